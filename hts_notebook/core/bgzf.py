@@ -1,0 +1,539 @@
+"""BGZF: blocked gzip with virtual offsets (SAMv1 §4.1).
+
+A BGZF file is a series of gzip members ("blocks") of at most 64 KiB each,
+every one carrying its compressed size in a ``BC`` extra subfield (``BSIZE``),
+and ends with a fixed 28-byte empty block, the EOF marker.  A *virtual offset*
+is ``coffset << 16 | uoffset``: the file offset of a block's first byte and an
+offset into its inflated data.
+
+The reader checks every header field, ``ISIZE`` and ``CRC32``, and the EOF
+marker at open, and inflates many blocks per call, in parallel threads (the
+DEFLATE backends release the GIL).  The writer cuts blocks of at most 0xff00
+inflated bytes as htslib does, and appends the EOF marker on close.
+"""
+from __future__ import annotations
+
+import os
+import struct
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import deflate_backend as _dfl
+from .errors import ChecksumError, FormatError, LimitExceededError, TruncatedFileError
+from .source import ByteSource, open_source
+
+__all__ = [
+    "BGZF_EOF",
+    "BgzfReader",
+    "BgzfWriter",
+    "InflatedRange",
+    "make_voffset",
+    "split_voffset",
+    "is_bgzf",
+    "compress",
+    "read_gzi",
+    "write_gzi",
+    "build_gzi",
+]
+
+#: the 28-byte empty block that ends every BGZF file (SAMv1 §4.1.2)
+BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+#: most inflated bytes htslib puts in one block
+BLOCK_DATA_SIZE = 0xFF00
+MAX_BLOCK_SIZE = 0x10000
+_HEADER = struct.Struct("<BBBBIBBH")  # ID1 ID2 CM FLG MTIME XFL OS XLEN
+_TAIL = struct.Struct("<II")  # CRC32 ISIZE
+_THREADS = max(1, min(8, os.cpu_count() or 1))
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(_THREADS, thread_name_prefix="bgzf")
+    return _POOL
+
+
+def make_voffset(coffset: int, uoffset: int) -> int:
+    """Virtual offset from a block's file offset and an offset in its data."""
+    return (coffset << 16) | uoffset
+
+
+def split_voffset(voffset: int) -> tuple[int, int]:
+    """``(coffset, uoffset)`` of a virtual offset."""
+    return voffset >> 16, voffset & 0xFFFF
+
+
+def _parse_header(buf, pos: int, path, file_offset: int) -> tuple[int, int]:
+    """Check one block header at ``buf[pos:]``; return ``(block_size, header_size)``.
+
+    ``file_offset`` is the block's offset in the file, for messages.
+    """
+    avail = len(buf) - pos
+    if avail < 18:
+        raise TruncatedFileError(
+            f"BGZF block header needs 18 bytes, {avail} left", path=path, offset=file_offset, field="header"
+        )
+    id1, id2, cm, flg, _mtime, _xfl, _os, xlen = _HEADER.unpack_from(buf, pos)
+    if id1 != 31 or id2 != 139:
+        raise FormatError(
+            f"not a BGZF block: ID1/ID2 are {id1:#04x} {id2:#04x}", path=path, offset=file_offset, field="ID1"
+        )
+    if cm != 8:
+        raise FormatError(f"BGZF CM is {cm}, expected 8 (deflate)", path=path, offset=file_offset, field="CM")
+    if not flg & 4:
+        raise FormatError("gzip member has no FEXTRA: plain gzip, not BGZF", path=path, offset=file_offset, field="FLG")
+    if avail < 12 + xlen:
+        raise TruncatedFileError(
+            f"BGZF extra field (XLEN={xlen}) runs past end of file", path=path, offset=file_offset, field="XLEN"
+        )
+    sub = pos + 12
+    end = sub + xlen
+    bsize = None
+    while sub + 4 <= end:
+        si1, si2, slen = buf[sub], buf[sub + 1], buf[sub + 2] | (buf[sub + 3] << 8)
+        if si1 == 66 and si2 == 67 and slen == 2 and sub + 6 <= end:
+            bsize = buf[sub + 4] | (buf[sub + 5] << 8)
+        sub += 4 + slen
+    if bsize is None:
+        raise FormatError("gzip member has no BC subfield: not BGZF", path=path, offset=file_offset, field="BSIZE")
+    block_size = bsize + 1
+    header_size = 12 + xlen
+    if block_size < header_size + 8:
+        raise FormatError(
+            f"BSIZE={bsize} smaller than the block header", path=path, offset=file_offset, field="BSIZE"
+        )
+    return block_size, header_size
+
+
+def _inflate_block(raw, file_offset: int, header_size: int, path, check_crc: bool = True) -> bytes:
+    """Inflate one whole block (``raw`` holds exactly its bytes)."""
+    crc, isize = _TAIL.unpack_from(raw, len(raw) - 8)
+    if isize > MAX_BLOCK_SIZE:
+        raise FormatError(f"ISIZE={isize} exceeds 65536", path=path, offset=file_offset, field="ISIZE")
+    try:
+        data = _dfl.inflate(bytes(raw[header_size:-8]), isize)
+    except ValueError as exc:
+        raise FormatError(f"corrupt deflate data: {exc}", path=path, offset=file_offset, field="CDATA") from None
+    if check_crc and _dfl.crc32(data) != crc:
+        raise ChecksumError(
+            f"CRC32 mismatch: stored {crc:#010x}, data {_dfl.crc32(data):#010x}", path=path, offset=file_offset, field="CRC32"
+        )
+    return data
+
+
+@dataclass
+class InflatedRange:
+    """Inflated bytes of consecutive blocks, with a map back to virtual offsets.
+
+    Attributes
+    ----------
+    data : bytes
+        Concatenated inflated data.
+    block_coffsets : ndarray of int64, shape (n_blocks,)
+        File offset of each block.
+    block_uoffsets : ndarray of int64, shape (n_blocks + 1,)
+        Start of each block's data within ``data`` (last entry = ``len(data)``).
+    end_coffset : int
+        File offset just past the last block inflated.
+    """
+
+    data: bytes
+    block_coffsets: np.ndarray
+    block_uoffsets: np.ndarray
+    end_coffset: int
+
+    def position(self, voffset: int) -> int:
+        """Index into :attr:`data` of a virtual offset inside this range."""
+        coff, uoff = split_voffset(voffset)
+        i = int(np.searchsorted(self.block_coffsets, coff))
+        if i == len(self.block_coffsets) or self.block_coffsets[i] != coff:
+            if coff >= self.end_coffset and uoff == 0:
+                return len(self.data)
+            raise FormatError(f"virtual offset {coff:#x}:{uoff:#x} is not at a block start of this range", field="voffset")
+        return int(self.block_uoffsets[i]) + uoff
+
+    def voffsets(self, positions) -> np.ndarray:
+        """Virtual offsets (int64/uint64) of positions in :attr:`data`."""
+        positions = np.asarray(positions, dtype=np.int64)
+        i = np.searchsorted(self.block_uoffsets[1:], positions, side="right")
+        i = np.minimum(i, len(self.block_coffsets) - 1) if len(self.block_coffsets) else i
+        u = positions - self.block_uoffsets[i]
+        return (self.block_coffsets[i].astype(np.uint64) << np.uint64(16)) | u.astype(np.uint64)
+
+
+class BgzfReader:
+    """Random-access reader of a BGZF file.
+
+    Parameters
+    ----------
+    target : path, file object, bytes or ByteSource
+    check_eof : bool
+        Raise :class:`TruncatedFileError` at open if the EOF marker is absent.
+    check_crc : bool
+        Verify each block's CRC32 (on by default).
+
+    Raises
+    ------
+    FormatError
+        The first block is not BGZF.
+    TruncatedFileError
+        EOF marker missing (``check_eof``), or a block runs past the end.
+    """
+
+    def __init__(self, target, *, path: str | None = None, check_eof: bool = True, check_crc: bool = True):
+        self.source: ByteSource = open_source(target, path)
+        self.path = self.source.path
+        self.size = self.source.size
+        self.check_crc = check_crc
+        head = self.source.read_at(0, 18)
+        _parse_header(head, 0, self.path, 0)
+        self.has_eof = self.size >= 28 and self.source.read_at(self.size - 28, 28) == BGZF_EOF
+        if check_eof and not self.has_eof:
+            raise TruncatedFileError(
+                "BGZF EOF marker missing: file is truncated", path=self.path, offset=self.size, field="EOF"
+            )
+        self._cur_coffset = -1
+        self._cur_data = b""
+        self._cur_next = 0
+        self._pos_coffset = 0
+        self._pos_uoffset = 0
+
+    # -- block level ---------------------------------------------------
+    def read_block(self, coffset: int) -> tuple[bytes, int]:
+        """Inflate the block at file offset ``coffset``; return ``(data, next_coffset)``."""
+        if coffset < 0 or coffset > self.size:
+            raise FormatError(f"block offset {coffset:#x} outside file of {self.size} bytes", path=self.path, offset=coffset, field="coffset")
+        head = self.source.read_at(coffset, 18 + 64)
+        block_size, header_size = _parse_header(head, 0, self.path, coffset)
+        raw = self.source.read_at(coffset, block_size)
+        if len(raw) != block_size:
+            raise TruncatedFileError(
+                f"BGZF block of {block_size} bytes has only {len(raw)} in file", path=self.path, offset=coffset, field="BSIZE"
+            )
+        return _inflate_block(raw, coffset, header_size, self.path, self.check_crc), coffset + block_size
+
+    def _scan_blocks(self, buf, base: int, stop: int | None):
+        """Walk headers in ``buf`` (file bytes from ``base``); list (offset, size, hsize)."""
+        out = []
+        pos = 0
+        n = len(buf)
+        while pos < n:
+            if stop is not None and base + pos >= stop:
+                break
+            block_size, header_size = _parse_header(buf, pos, self.path, base + pos)
+            if pos + block_size > n:
+                if base + pos + block_size > self.size:
+                    raise TruncatedFileError(
+                        f"BGZF block of {block_size} bytes runs past end of file",
+                        path=self.path, offset=base + pos, field="BSIZE",
+                    )
+                break  # block continues beyond what was read: caller reads on
+            out.append((pos, block_size, header_size))
+            pos += block_size
+        return out, pos
+
+    def inflate_range(self, cstart: int = 0, cend: int | None = None, *, max_bytes: int | None = None) -> InflatedRange:
+        """Inflate all blocks starting in ``[cstart, cend)`` (to EOF when ``cend`` is None).
+
+        Blocks are inflated in parallel threads.  ``max_bytes`` bounds the
+        inflated size; past it :class:`LimitExceededError` is raised.
+        """
+        if cend is None or cend > self.size:
+            cend = self.size
+        if cstart < 0 or cstart > self.size:
+            raise FormatError(f"block offset {cstart:#x} outside file", path=self.path, offset=cstart, field="coffset")
+        blocks = []
+        pos = cstart
+        # read the compressed span plus one maximal block so the last block is whole
+        while pos < cend:
+            want = min(cend - pos + MAX_BLOCK_SIZE, self.size - pos, 64 << 20)
+            raw = self.source.read_at(pos, want)
+            found, used = self._scan_blocks(raw, pos, cend)
+            if not found:
+                # single block larger than what we read cannot happen (want >= 64 KiB); be safe
+                self._scan_blocks(self.source.read_at(pos, MAX_BLOCK_SIZE + 64), pos, cend)
+                raise TruncatedFileError("BGZF block runs past end of file", path=self.path, offset=pos, field="BSIZE")
+            mv = memoryview(raw)
+            for off, bsz, hsz in found:
+                blocks.append((pos + off, mv[off: off + bsz], hsz))
+            pos += used
+        if max_bytes is not None:
+            total = sum(int.from_bytes(b[-4:], "little") for _, b, _ in blocks)
+            if total > max_bytes:
+                raise LimitExceededError(
+                    f"range inflates to {total} bytes, limit {max_bytes}", path=self.path, offset=cstart, field="ISIZE"
+                )
+        path, crc = self.path, self.check_crc
+        if len(blocks) > 4 and _THREADS > 1:
+            parts = list(_pool().map(lambda b: _inflate_block(b[1], b[0], b[2], path, crc), blocks, chunksize=16))
+        else:
+            parts = [_inflate_block(b, off, hsz, path, crc) for off, b, hsz in blocks]
+        sizes = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+        uoffs = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=uoffs[1:])
+        coffs = np.fromiter((b[0] for b in blocks), dtype=np.int64, count=len(blocks))
+        return InflatedRange(b"".join(parts), coffs, uoffs, pos)
+
+    def read_all(self) -> bytes:
+        """Inflate the whole file."""
+        return self.inflate_range(0).data
+
+    def iter_ranges(self, chunk_bytes: int = 16 << 20):
+        """Yield :class:`InflatedRange` pieces of about ``chunk_bytes`` compressed bytes, in order."""
+        pos = 0
+        while pos < self.size:
+            rng = self.inflate_range(pos, min(self.size, pos + chunk_bytes))
+            if rng.end_coffset <= pos:
+                break
+            pos = rng.end_coffset
+            yield rng
+
+    # -- stream level --------------------------------------------------
+    def seek(self, voffset: int) -> None:
+        """Move to a virtual offset."""
+        self._pos_coffset, self._pos_uoffset = split_voffset(voffset)
+
+    def tell(self) -> int:
+        """Current virtual offset (normalised to the next block at a block end)."""
+        self._load(self._pos_coffset)
+        if self._pos_uoffset >= len(self._cur_data) and self._cur_next < self.size:
+            return make_voffset(self._cur_next, 0)
+        return make_voffset(self._pos_coffset, self._pos_uoffset)
+
+    def _load(self, coffset: int) -> None:
+        if coffset != self._cur_coffset:
+            if coffset >= self.size:
+                self._cur_coffset, self._cur_data, self._cur_next = coffset, b"", coffset
+                return
+            self._cur_data, self._cur_next = self.read_block(coffset)
+            self._cur_coffset = coffset
+
+    def read(self, n: int = -1) -> bytes:
+        """Read up to ``n`` inflated bytes from the current position (all when ``n < 0``)."""
+        out = []
+        remaining = n
+        while remaining != 0:
+            self._load(self._pos_coffset)
+            data = self._cur_data
+            if self._pos_uoffset > len(data):
+                raise FormatError(
+                    f"virtual offset within-block part {self._pos_uoffset} past block of {len(data)} bytes",
+                    path=self.path, offset=self._pos_coffset, field="voffset",
+                )
+            if self._pos_uoffset == len(data):
+                if self._cur_next >= self.size:
+                    break
+                self._pos_coffset, self._pos_uoffset = self._cur_next, 0
+                continue
+            take = len(data) - self._pos_uoffset if remaining < 0 else min(remaining, len(data) - self._pos_uoffset)
+            out.append(data[self._pos_uoffset: self._pos_uoffset + take])
+            self._pos_uoffset += take
+            if remaining > 0:
+                remaining -= take
+        return b"".join(out)
+
+    def read_exact(self, n: int, field: str = "data") -> bytes:
+        """Read exactly ``n`` bytes or raise :class:`TruncatedFileError`."""
+        voff = make_voffset(self._pos_coffset, self._pos_uoffset)
+        data = self.read(n)
+        if len(data) != n:
+            raise TruncatedFileError(
+                f"{field}: needs {n} bytes, stream has {len(data)}", path=self.path, offset=voff, field=field, virtual=True
+            )
+        return data
+
+    def readline(self) -> bytes:
+        """Read one line including its ``\\n`` (empty bytes at end of file)."""
+        out = []
+        while True:
+            self._load(self._pos_coffset)
+            data = self._cur_data
+            if self._pos_uoffset >= len(data):
+                if self._cur_next >= self.size:
+                    break
+                self._pos_coffset, self._pos_uoffset = self._cur_next, 0
+                continue
+            nl = data.find(b"\n", self._pos_uoffset)
+            if nl >= 0:
+                out.append(data[self._pos_uoffset: nl + 1])
+                self._pos_uoffset = nl + 1
+                break
+            out.append(data[self._pos_uoffset:])
+            self._pos_uoffset = len(data)
+        return b"".join(out)
+
+    def close(self) -> None:
+        self.source.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def is_bgzf(target) -> bool:
+    """True when the file starts with a BGZF block header (never raises on bad data)."""
+    src = open_source(target)
+    try:
+        _parse_header(src.read_at(0, 64), 0, src.path, 0)
+        return True
+    except FormatError:
+        return False
+    finally:
+        if src is not target:
+            src.close()
+
+
+def _compress_block(data: bytes, level: int) -> bytes:
+    cdata = _dfl.deflate(data, level)
+    if len(cdata) + 26 > MAX_BLOCK_SIZE:
+        cdata = _dfl.deflate(data, 0)
+    bsize = len(cdata) + 25
+    header = _HEADER.pack(31, 139, 8, 4, 0, 0, 255, 6) + b"BC" + struct.pack("<HH", 2, bsize)
+    return header + cdata + _TAIL.pack(_dfl.crc32(data), len(data))
+
+
+class BgzfWriter:
+    """Write a BGZF stream.
+
+    Parameters
+    ----------
+    target : path or binary file object
+    level : int
+        DEFLATE level 0-9 (htslib's default is 6... we use the backend's 6).
+    record_gzi : bool
+        Keep ``(coffset, uoffset)`` of each block for :meth:`gzi_entries`.
+
+    Notes
+    -----
+    :meth:`tell` gives the virtual offset of the next byte written, which is
+    what index builders store.  :meth:`flush` ends the current block.
+    """
+
+    def __init__(self, target, level: int = 6, *, record_gzi: bool = False):
+        if isinstance(target, (str, os.PathLike)):
+            self._fh = open(target, "wb")
+            self._owns = True
+        else:
+            self._fh = target
+            self._owns = False
+        self.level = level
+        self._buf = bytearray()
+        self._coffset = 0
+        self._uoffset_total = 0
+        self._gzi: list[tuple[int, int]] | None = [] if record_gzi else None
+        self.closed = False
+
+    def tell(self) -> int:
+        return make_voffset(self._coffset, len(self._buf))
+
+    def write(self, data) -> int:
+        self._buf += data
+        while len(self._buf) >= BLOCK_DATA_SIZE:
+            self._emit(bytes(self._buf[:BLOCK_DATA_SIZE]))
+            del self._buf[:BLOCK_DATA_SIZE]
+        return len(data)
+
+    def _emit(self, data: bytes) -> None:
+        if self._gzi is not None and self._coffset:
+            self._gzi.append((self._coffset, self._uoffset_total))
+        block = _compress_block(data, self.level)
+        self._fh.write(block)
+        self._coffset += len(block)
+        self._uoffset_total += len(data)
+
+    def flush(self) -> None:
+        """End the current block (no-op when it is empty)."""
+        if self._buf:
+            self._emit(bytes(self._buf))
+            self._buf.clear()
+
+    def gzi_entries(self) -> list[tuple[int, int]]:
+        if self._gzi is None:
+            raise ValueError("writer was opened without record_gzi=True")
+        return list(self._gzi)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.flush()
+        self._fh.write(BGZF_EOF)
+        self.closed = True
+        if self._owns:
+            self._fh.close()
+        else:
+            self._fh.flush()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def compress(data: bytes, level: int = 6) -> bytes:
+    """BGZF-compress ``data`` in memory, EOF marker included."""
+    parts = [_compress_block(bytes(data[i: i + BLOCK_DATA_SIZE]), level) for i in range(0, len(data), BLOCK_DATA_SIZE)]
+    return b"".join(parts) + BGZF_EOF
+
+
+# -- .gzi ---------------------------------------------------------------
+def read_gzi(target) -> np.ndarray:
+    """Read a ``.gzi`` index: array ``(n, 2)`` uint64 of (coffset, uoffset), first row ``(0, 0)``.
+
+    Raises
+    ------
+    FormatError, TruncatedFileError
+    """
+    src = open_source(target)
+    try:
+        head = src.read_exact(0, 8, "n_entries")
+        n = int.from_bytes(head, "little")
+        if 8 + 16 * n != src.size:
+            if 8 + 16 * n > src.size:
+                raise TruncatedFileError(
+                    f"gzi declares {n} entries, file holds {(src.size - 8) // 16}", path=src.path, offset=0, field="n_entries"
+                )
+            raise FormatError(f"gzi has {src.size - 8 - 16 * n} trailing bytes", path=src.path, offset=8 + 16 * n, field="n_entries")
+        arr = np.frombuffer(src.read_exact(8, 16 * n, "entries"), dtype="<u8").reshape(n, 2)
+        out = np.vstack([np.zeros((1, 2), dtype=np.uint64), arr.astype(np.uint64)])
+        if n and (np.any(np.diff(out[:, 0].astype(np.int64)) <= 0) or np.any(np.diff(out[:, 1].astype(np.int64)) < 0)):
+            raise FormatError("gzi offsets are not increasing", path=src.path, offset=8, field="entries")
+        return out
+    finally:
+        if src is not target:
+            src.close()
+
+
+def write_gzi(target, entries) -> None:
+    """Write a ``.gzi`` from ``(coffset, uoffset)`` pairs of every block after the first."""
+    arr = np.asarray(list(entries), dtype="<u8").reshape(-1, 2)
+    if len(arr) and arr[0, 0] == 0:
+        arr = arr[1:]
+    payload = len(arr).to_bytes(8, "little") + arr.tobytes()
+    if isinstance(target, (str, os.PathLike)):
+        with open(target, "wb") as fh:
+            fh.write(payload)
+    else:
+        target.write(payload)
+
+
+def build_gzi(target) -> list[tuple[int, int]]:
+    """Scan a BGZF file and return the ``.gzi`` entries (as ``bgzip -r`` builds them)."""
+    reader = BgzfReader(target)
+    entries = []
+    pos, upos = 0, 0
+    while pos < reader.size:
+        head = reader.source.read_at(pos, 18 + 64)
+        block_size, _ = _parse_header(head, 0, reader.path, pos)
+        tail = reader.source.read_exact(pos + block_size - 4, 4, "ISIZE")
+        isize = int.from_bytes(tail, "little")
+        if pos and isize:
+            entries.append((pos, upos))
+        upos += isize
+        pos += block_size
+    return entries
