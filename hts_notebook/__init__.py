@@ -91,3 +91,12 @@ def load_ipython_extension(ipython):
     from .magics import load_ipython_extension as _load
 
     _load(ipython)
+
+
+def __getattr__(name):
+    # lazy submodules: hts_notebook.demo, hts_notebook.tools
+    if name in ("demo", "tools"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

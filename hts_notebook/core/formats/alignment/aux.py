@@ -248,7 +248,7 @@ def aux_to_sam(blob: bytes, *, path=None, offset=None) -> bytes:
 
 _TAG_RE = re.compile(rb"[A-Za-z][A-Za-z0-9]\Z")
 _INT_RE = re.compile(rb"[-+]?[0-9]+\Z")
-_FLOAT_RE = re.compile(rb"[-+]?(?:[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?|[0-9]+\.(?:[eE][-+]?[0-9]+)?)\Z")
+_FLOAT_RE = re.compile(rb"[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?\Z")  # SAMv1 §1.5 regex
 _A_RE = re.compile(rb"[!-~]\Z")
 _Z_RE = re.compile(rb"[ !-~]*\Z")
 _H_RE = re.compile(rb"(?:[0-9A-F][0-9A-F])*\Z")
@@ -273,15 +273,42 @@ def _smallest_int_type(v: int) -> str | None:
     return None
 
 
+_LENIENT_FLOAT = re.compile(
+    rb"[-+]?(?:0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][-+]?[0-9]+)?"
+    rb"|inf(?:inity)?|nan|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)", re.I)
+_LENIENT_INT = re.compile(rb"[-+]?[0-9]+")
+
+
 def _parse_float_lenient(s: bytes) -> float:
-    # strtod-like: longest valid prefix, 0 when none
-    m = re.match(rb"\s*[-+]?(?:inf(?:inity)?|nan|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)", s, re.I)
-    return float(m.group(0)) if m else 0.0
+    # like C strtod as htslib uses it: longest valid prefix, 0 when none
+    m = _LENIENT_FLOAT.match(s)
+    if not m:
+        return 0.0
+    txt = m.group(0).decode("ascii")
+    if "x" in txt.lower() and "n" not in txt.lower():
+        sign = -1.0 if txt.startswith("-") else 1.0
+        body = txt.lstrip("+-")
+        try:
+            return sign * float.fromhex(body)
+        except (ValueError, OverflowError):
+            return 0.0
+    try:
+        return float(txt)
+    except ValueError:
+        # e.g. "1e" or "1e+": strtod stops before the incomplete exponent
+        m2 = re.match(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)", txt)
+        return float(m2.group(0)) if m2 else 0.0
 
 
 def _parse_int_lenient(s: bytes) -> int:
-    m = re.match(rb"\s*[-+]?[0-9]+", s)
+    # like C strtol (base 10) without leading-space skipping: prefix, 0 when none
+    m = _LENIENT_INT.match(s)
     return int(m.group(0)) if m else 0
+
+
+def _to_f32(values) -> np.ndarray:
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        return np.asarray(values, dtype=np.float64).astype("<f4")
 
 
 def aux_from_sam(fields, *, strict: bool = False, path=None, offset=None, line=None) -> bytes:
@@ -291,43 +318,55 @@ def aux_from_sam(fields, *, strict: bool = False, path=None, offset=None, line=N
     ----------
     fields : list of bytes
         The optional fields of one SAM line (columns 12 onward), unsplit.
+        Empty fields (a trailing tab) are skipped, as htslib does.
     strict : bool
-        When true, enforce SAMv1 §1.5 value regexes (tag ``[A-Za-z][A-Za-z0-9]``,
-        ``i`` within int32/uint32 range, ``f`` a float, ``A`` printable, ``Z``
-        printable or space, ``H`` even-length upper/lower hex, ``B`` subtypes).
-        When false, accept what htslib accepts.
+        When true, enforce SAMv1 §1.5: tag ``[A-Za-z][A-Za-z0-9]`` and unique
+        per record, ``A`` ``[!-~]``, ``i`` ``[-+]?[0-9]+`` within
+        ``[-2^31, 2^32)``, ``f`` the spec float regex (no ``nan``/``inf``/``10.``),
+        ``Z`` ``[ !-~]*``, ``H`` ``([0-9A-F][0-9A-F])*``, ``B`` elements of the
+        declared subtype and range.  When false, accept what htslib 1.16
+        accepts (``strtol``/``strtod`` prefixes, ``B`` arrays re-typed to fit).
     path, offset, line : optional
         Echoed into raised errors (``line`` is the 1-based SAM line number).
 
     Returns
     -------
     bytes
-        Integers are stored with the smallest BAM type that fits, as htslib
-        does: non-negative -> ``C/S/I``, negative -> ``c/s/i``.
+        BAM aux block.  ``i`` integers get the smallest BAM type that fits, as
+        htslib does: non-negative -> ``C/S/I``, negative -> ``c/s/i``.
 
     Raises
     ------
     FormatError
-        ``field`` set to the tag name (or ``'aux'`` when the field cannot be split).
+        ``field`` set to the tag name (``'aux'`` when the field cannot be split).
     """
     where = f"line {line}: " if line is not None else ""
     out = []
+    seen = set()
     for f in fields:
         f = bytes(f)
+        if not f:
+            continue
         if len(f) < 5 or f[2:3] != b":" or f[4:5] != b":":
-            raise FormatError(f"{where}malformed aux field {f[:40]!r}", path=path, offset=offset, field="aux")
+            fname = f[:2].decode("latin-1") if f[2:3] == b":" else "aux"
+            raise FormatError(f"{where}malformed aux field {f[:40]!r}", path=path, offset=offset, field=fname)
         tag = f[:2]
         tname = tag.decode("latin-1")
         t = f[3:4]
         val = f[5:]
-        if strict and not _TAG_RE.match(tag):
-            raise FormatError(f"{where}aux tag {tname!r} does not match [A-Za-z][A-Za-z0-9]",
-                              path=path, offset=offset, field=tname)
 
         def bad(msg, _t=tname):
             return FormatError(f"{where}aux {_t}: {msg}", path=path, offset=offset, field=_t)
 
+        if strict:
+            if not _TAG_RE.match(tag):
+                raise bad("tag does not match [A-Za-z][A-Za-z0-9]")
+            if tag in seen:
+                raise bad("tag occurs more than once")
+            seen.add(tag)
         if t == b"i":
+            if not val:
+                raise bad("empty integer")
             if _INT_RE.match(val):
                 v = int(val)
             elif strict:
@@ -336,71 +375,98 @@ def aux_from_sam(fields, *, strict: bool = False, path=None, offset=None, line=N
                 v = _parse_int_lenient(val)
             it = _smallest_int_type(v)
             if it is None:
-                if strict:
-                    raise bad(f"integer {v} out of int32/uint32 range")
-                # htslib stores out-of-range values as float? no: it errors.
-                raise bad(f"integer {v} out of range")
+                raise bad(f"integer {v} out of range [-2^31, 2^32)")
             out.append(tag + it.encode() + _STRUCT[it].pack(v))
         elif t == b"A":
-            if len(val) != 1 or (strict and not _A_RE.match(val)):
-                if strict or len(val) == 0:
-                    raise bad(f"A value {val[:40]!r} must be one printable character")
+            if not val:
+                raise bad("empty A value")
+            if strict and not _A_RE.match(val):
+                raise bad(f"A value {val[:40]!r} must be one printable character")
             out.append(tag + b"A" + val[:1])
         elif t == b"f":
+            if not val:
+                raise bad("empty float")
             if _FLOAT_RE.match(val):
                 v = float(val)
             elif strict:
                 raise bad(f"{val[:40]!r} is not a float")
             else:
                 v = _parse_float_lenient(val)
-            out.append(tag + b"f" + np.float32(v).tobytes())
+            out.append(tag + b"f" + _to_f32([v]).tobytes())
         elif t == b"Z":
             if strict and not _Z_RE.match(val):
-                raise bad("Z value has non-printable characters")
+                raise bad("Z value has characters outside [ !-~]")
+            if b"\x00" in val:
+                raise bad("Z value contains NUL")
             out.append(tag + b"Z" + val + b"\x00")
         elif t == b"H":
+            if len(val) % 2:
+                raise bad("H value has an odd number of hex digits")
             if strict and not _H_RE.match(val):
-                raise bad("H value must be an even number of hex digits [0-9A-F]")
-            if not strict and len(val) % 2:
-                raise bad("H value has odd length")
+                raise bad("H value must be hex digits [0-9A-F]")
+            if b"\x00" in val:
+                raise bad("H value contains NUL")
             out.append(tag + b"H" + val + b"\x00")
         elif t == b"B":
-            if len(val) < 1:
-                raise bad("B array has no subtype")
-            sub = chr(val[0])
-            if sub not in _ARRAY_TYPES:
-                raise bad(f"B array has unknown subtype {sub!r}")
-            rest = val[1:]
-            if rest and rest[:1] != b",":
-                raise bad("B array subtype must be followed by ','")
-            items = rest[1:].split(b",") if rest else []
-            if sub == "f":
-                vals = []
-                for s in items:
-                    if _FLOAT_RE.match(s):
-                        vals.append(float(s))
-                    elif strict:
-                        raise bad(f"B:f element {s[:40]!r} is not a float")
-                    else:
-                        vals.append(_parse_float_lenient(s))
-                arr = np.asarray(vals, dtype=np.float64).astype("<f4")
-            else:
-                _, _, lo, hi = INT_TYPES[sub]
-                vals = []
-                for s in items:
-                    if _INT_RE.match(s):
-                        iv = int(s)
-                    elif strict:
-                        raise bad(f"B:{sub} element {s[:40]!r} is not an integer")
-                    else:
-                        iv = _parse_int_lenient(s)
-                    if not lo <= iv <= hi:
-                        if strict:
-                            raise bad(f"B:{sub} element {iv} out of range")
-                        iv = min(max(iv, lo), hi)
-                    vals.append(iv)
-                arr = np.asarray(vals, dtype=np.int64).astype(_ARRAY_TYPES[sub])
-            out.append(tag + b"B" + sub.encode() + _U32.pack(len(arr)) + arr.tobytes())
+            out.append(tag + b"B" + _parse_b_array(val, strict, bad))
         else:
             raise bad(f"unknown type {t.decode('latin-1')!r}")
     return b"".join(out)
+
+
+def _parse_b_array(val: bytes, strict: bool, bad) -> bytes:
+    if not val:
+        raise bad("B array has no subtype")
+    sub = chr(val[0])
+    if sub not in _ARRAY_TYPES:
+        raise bad(f"B array has unknown subtype {sub!r}")
+    rest = val[1:]
+    if rest and rest[:1] != b",":
+        raise bad("B array subtype must be followed by ','")
+    items = rest[1:].split(b",") if rest else []
+    if sub == "f":
+        vals = []
+        for s in items:
+            if _FLOAT_RE.match(s):
+                vals.append(float(s))
+            elif strict:
+                raise bad(f"B:f element {s[:40]!r} is not a float")
+            else:
+                vals.append(_parse_float_lenient(s))
+        arr = _to_f32(vals)
+        return b"f" + _U32.pack(len(arr)) + arr.tobytes()
+    _, _, lo, hi = INT_TYPES[sub]
+    vals = []
+    for s in items:
+        if _INT_RE.match(s):
+            iv = int(s)
+        elif strict:
+            raise bad(f"B:{sub} element {s[:40]!r} is not an integer")
+        else:
+            iv = _parse_int_lenient(s)
+        if not -(1 << 31) <= iv <= 0xFFFFFFFF:
+            raise bad(f"B:{sub} element {iv} out of range")
+        vals.append(iv)
+    if vals:
+        mn, mx = min(vals), max(vals)
+        if mn < lo or mx > hi:
+            if strict:
+                raise bad(f"B:{sub} element out of range [{lo}, {hi}]")
+            # htslib 1.16 re-types the array so that every value fits
+            if lo == 0 and mn < 0 and mx <= hi:
+                vals = [max(v, 0) for v in vals]
+            else:
+                sub = _smallest_array_type(mn, mx)
+                if sub is None:
+                    raise bad("B array values do not fit one integer type")
+    arr = np.asarray(vals, dtype=np.int64).astype(_ARRAY_TYPES[sub])
+    return sub.encode() + _U32.pack(len(arr)) + arr.tobytes()
+
+
+def _smallest_array_type(mn: int, mx: int) -> str | None:
+    order = ("c", "s", "i") if mn < 0 else ("C", "S", "I")
+    for t in order:
+        _, _, lo, hi = INT_TYPES[t]
+        if lo <= mn and mx <= hi:
+            return t
+    return None
