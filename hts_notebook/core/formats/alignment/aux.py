@@ -348,7 +348,8 @@ def aux_from_sam(fields, *, strict: bool = False, path=None, offset=None, line=N
         if not f:
             continue
         if len(f) < 5 or f[2:3] != b":" or f[4:5] != b":":
-            fname = f[:2].decode("latin-1") if f[2:3] == b":" else "aux"
+            head = f.split(b":", 1)[0]
+            fname = head.decode("latin-1") if 0 < len(head) <= 8 and len(head) < len(f) else "aux"
             raise FormatError(f"{where}malformed aux field {f[:40]!r}", path=path, offset=offset, field=fname)
         tag = f[:2]
         tname = tag.decode("latin-1")
