@@ -261,7 +261,9 @@ def optimize_chunks(chunks, min_off: int = 0, max_off: int | None = None) -> lis
         preceding one are dropped, an overlap is cut at the next chunk's
         start, and a chunk is joined to the previous one only when the
         previous one ends in the same BGZF block the next one starts in
-        (compressed offsets equal) -- never across blocks.
+        (compressed offsets equal) -- never across blocks.  Empty chunks
+        (begin >= end after clipping) are left out, where htslib would
+        still read one record from them.
     """
     if max_off is None:
         max_off = (1 << 64) - 1
@@ -269,7 +271,9 @@ def optimize_chunks(chunks, min_off: int = 0, max_off: int | None = None) -> lis
     sel = []
     for u, v in arr.tolist():
         if v > min_off and u < max_off:
-            sel.append((max(u, min_off), min(v, max_off)))
+            u, v = max(u, min_off), min(v, max_off)
+            if u < v:  # htslib would keep an inverted chunk; it holds no wanted record
+                sel.append((u, v))
     if not sel:
         return []
     sel.sort()
@@ -289,4 +293,4 @@ def optimize_chunks(chunks, min_off: int = 0, max_off: int | None = None) -> lis
             out[-1][1] = v
         else:
             out.append([u, v])
-    return [(int(u), int(v)) for u, v in out]
+    return [(int(u), int(v)) for u, v in out if u < v]
