@@ -68,8 +68,8 @@ def expand_cigar(pos: np.ndarray, cigar: np.ndarray, cigar_offsets: np.ndarray) 
     """
     pos = np.asarray(pos, dtype=np.int64)
     offsets = np.asarray(cigar_offsets, dtype=np.int64)
+    cigar = np.asarray(cigar, dtype=np.uint32)[int(offsets[0]): int(offsets[-1])]
     offsets = offsets - offsets[0]
-    cigar = np.asarray(cigar, dtype=np.uint32)[: int(offsets[-1])] if len(offsets) else np.zeros(0, np.uint32)
     counts = np.diff(offsets)
     read = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
     op = (cigar & 15).astype(np.uint8)
@@ -243,7 +243,8 @@ def binned_mean_jax(depth: np.ndarray, bin_size: int) -> np.ndarray:
     """Binned means as :func:`binned_mean_numpy`, with a jitted JAX kernel.
 
     ``bin_size`` and the true length are traced values, so zooming (changing
-    the bin size) recompiles only when the padded sizes change bucket.
+    the bin size) recompiles only when the padded length or the padded bin
+    count changes bucket.
     Sums are float32 (relative error ~1e-6, fine for drawing).
 
     Returns
