@@ -21,6 +21,7 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 HERE = Path(__file__).parent
+EXAMPLES = HERE.parents[1] / "example_notebooks"
 STEP_MS = 60_000
 
 if not os.path.exists(CHROMIUM):
@@ -68,11 +69,56 @@ KERNEL_EXEC = """async (code) => {
 }"""
 
 
+def _guard_external(page, external: list) -> None:
+    """Abort and record any request that leaves loopback."""
+
+    def guard(route):
+        url = urlparse(route.request.url)
+        if url.scheme in ("http", "https", "ws", "wss") and url.hostname not in ("127.0.0.1", "localhost"):
+            external.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/*", guard)
+    page.on("request", lambda r: external.append(r.url)
+            if urlparse(r.url).scheme in ("http", "https") and urlparse(r.url).hostname not in
+            ("127.0.0.1", "localhost") else None)
+
+
+def _open_notebook(page, lab, name: str, n_cells: int) -> None:
+    """Open a notebook in JupyterLab and wait for an idle kernel and all cells."""
+    page.goto(lab.lab_url(name).replace("?", "?reset&"), wait_until="domcontentloaded")
+    page.wait_for_function(
+        "(n) => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+        " const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;"
+        " return !!k && k.status === 'idle' && w.content && w.content.widgets.length === n; }",
+        arg=n_cells,
+        timeout=STEP_MS,
+    )
+
+
+def _drag(page, selector: str, dx: float) -> None:
+    box = page.locator(selector).bounding_box()
+    x0, y = box["x"] + box["width"] * 0.7, box["y"] + min(40, box["height"] / 2)
+    page.mouse.move(x0, y)
+    page.mouse.down()
+    page.mouse.move(x0 + dx / 2, y, steps=5)
+    page.mouse.move(x0 + dx, y, steps=5)
+    page.mouse.up()
+
+
 @pytest.fixture(scope="module")
 def lab():
     with JupyterLab() as server:
         shutil.copy(HERE / "jupyter_harness.py", server.root / "jupyter_harness.py")
         server.write_notebook("browser.ipynb", CELLS)
+        quick = json.loads((EXAMPLES / "01_quickstart.ipynb").read_text())
+        for cell in quick["cells"]:
+            if cell["cell_type"] == "code":
+                cell["outputs"], cell["execution_count"] = [], None
+        (server.root / "01_quickstart.ipynb").write_text(json.dumps(quick))
+        server.n_quickstart_cells = len(quick["cells"])
         yield server
 
 
@@ -85,26 +131,8 @@ def test_region_browser__draws_pans_and_syncs_in_jupyterlab(lab, tmp_path):
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(STEP_MS)
 
-            def guard(route):
-                url = urlparse(route.request.url)
-                if url.scheme in ("http", "https", "ws", "wss") and url.hostname not in ("127.0.0.1", "localhost"):
-                    external.append(route.request.url)
-                    route.abort()
-                else:
-                    route.continue_()
-
-            page.route("**/*", guard)
-            page.on("request", lambda r: external.append(r.url)
-                    if urlparse(r.url).scheme in ("http", "https") and urlparse(r.url).hostname not in
-                    ("127.0.0.1", "localhost") else None)
-
-            page.goto(lab.lab_url("browser.ipynb").replace("?", "?reset&"), wait_until="domcontentloaded")
-            page.wait_for_function(
-                "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-                " const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;"
-                " return !!k && k.status === 'idle' && w.content && w.content.widgets.length === 2; }",
-                timeout=STEP_MS,
-            )
+            _guard_external(page, external)
+            _open_notebook(page, lab, "browser.ipynb", 2)
             t0 = time.perf_counter()
             page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
             root = page.locator(".hts-rb")
@@ -121,13 +149,7 @@ def test_region_browser__draws_pans_and_syncs_in_jupyterlab(lab, tmp_path):
             assert ref_px > 100, ref_px
 
             # drag the read stack 300 px to the left: the view moves right
-            box = page.locator(".hts-rb canvas.hts-rb-reads").bounding_box()
-            x0, y = box["x"] + box["width"] * 0.7, box["y"] + min(40, box["height"] / 2)
-            page.mouse.move(x0, y)
-            page.mouse.down()
-            page.mouse.move(x0 - 150, y, steps=5)
-            page.mouse.move(x0 - 300, y, steps=5)
-            page.mouse.up()
+            _drag(page, ".hts-rb canvas.hts-rb-reads", -300)
             page.wait_for_function(
                 f"() => {{ const r = document.querySelector('.hts-rb');"
                 f" return r.dataset.region !== '{INITIAL}' && r.dataset.status === 'ready'; }}",
@@ -167,3 +189,36 @@ def test_region_browser__draws_pans_and_syncs_in_jupyterlab(lab, tmp_path):
     assert external == [], external
     print(json.dumps(timings))
     (Path(os.environ.get("HTS_BROWSER_TIMINGS", tmp_path / "timings.json"))).write_text(json.dumps(timings))
+
+
+def test_region_browser__quickstart_view_cell_draws_and_pans(lab):
+    """The quickstart's `%hts view` cell on the demo BAM draws, pans, and syncs to Python."""
+    external = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(STEP_MS)
+            _guard_external(page, external)
+            _open_notebook(page, lab, "01_quickstart.ipynb", lab.n_quickstart_cells)
+            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            root = page.locator(".hts-rb")
+            sync_api.expect(root).to_have_attribute("data-status", "ready", timeout=STEP_MS)
+            first = root.get_attribute("data-region")
+            assert first == "chr1:10001-12000"
+            assert page.evaluate(COUNT_PIXELS, ".hts-rb canvas.hts-rb-coverage") > 500
+            assert page.evaluate(COUNT_PIXELS, ".hts-rb canvas.hts-rb-reads") > 5000
+            _drag(page, ".hts-rb canvas.hts-rb-reads", -300)
+            page.wait_for_function(
+                f"() => {{ const r = document.querySelector('.hts-rb');"
+                f" return r.dataset.region !== '{first}' && r.dataset.status === 'ready'; }}",
+                timeout=STEP_MS,
+            )
+            new_region = root.get_attribute("data-region")
+            start, stop = (int(v) for v in new_region.split(":")[1].split("-"))
+            assert start > 10001 and stop - start == 1999
+            out = page.evaluate(KERNEL_EXEC, "print(browser.region)")
+            assert out.strip() == new_region
+        finally:
+            browser.close()
+    assert external == [], external
