@@ -1,0 +1,702 @@
+"""BAM: binary alignment records in BGZF (SAMv1 §4.2).
+
+Reading is batch-vectorised: one cheap pass walks the ``block_size`` chain to
+find record starts, then every fixed field is gathered with a single numpy
+fancy index over a ``uint8`` view, and every ragged field (read name, CIGAR,
+sequence, qualities, aux) with one gather over concatenated ranges.
+
+Writing builds the records of a whole batch in one buffer the same way (a
+scatter instead of a gather) and hands it to :class:`BgzfWriter`, cutting BGZF
+blocks at record boundaries where a record fits in a block (as htslib does).
+
+Layout of one record (SAMv1 §4.2, offsets from the ``block_size`` field)::
+
+    0 block_size i32   4 refID i32      8 pos i32      12 l_read_name u8
+   13 mapq u8         14 bin u16       16 n_cigar_op u16  18 flag u16
+   20 l_seq u32       24 next_refID i32 28 next_pos i32  32 tlen i32
+   36 read_name[l_read_name] cigar[n_cigar_op] u32  seq[(l_seq+1)/2]  qual[l_seq]  aux...
+"""
+from __future__ import annotations
+
+import struct
+from typing import Callable
+
+import numpy as np
+
+from ...bgzf import BgzfReader, BgzfWriter, BLOCK_DATA_SIZE, MAX_BLOCK_SIZE
+from ...errors import FormatError, LimitExceededError, TruncatedFileError, format_offset
+from .batch import REF_CONSUMING, AlignmentBatch
+from .header import AlignmentHeader
+
+__all__ = [
+    "BAM_MAGIC",
+    "read_bam_header",
+    "encode_bam_header",
+    "decode_records",
+    "encode_records",
+    "reference_end",
+    "compute_bin",
+    "BamWriter",
+]
+
+#: SAMv1 §4.2 magic string
+BAM_MAGIC = b"BAM\x01"
+#: bytes of the fixed part of a record, ``block_size`` included
+FIXED_SIZE = 36
+#: BAM stores positions and lengths as int32
+_INT32_MAX = (1 << 31) - 1
+
+# structured view of the 36 fixed bytes (SAMv1 §4.2)
+_FIXED_DTYPE = np.dtype(
+    {
+        "names": ["block_size", "ref_id", "pos", "l_read_name", "mapq", "bin", "n_cigar_op", "flag",
+                  "l_seq", "next_ref_id", "next_pos", "tlen"],
+        "formats": ["<i4", "<i4", "<i4", "u1", "u1", "<u2", "<u2", "<u2", "<i4", "<i4", "<i4", "<i4"],
+        "offsets": [0, 4, 8, 12, 13, 14, 16, 18, 20, 24, 28, 32],
+        "itemsize": FIXED_SIZE,
+    }
+)
+_I32 = struct.Struct("<i")
+_U32 = struct.Struct("<I")
+_AUX_FIXED = {ord("A"): 1, ord("c"): 1, ord("C"): 1, ord("s"): 2, ord("S"): 2, ord("i"): 4, ord("I"): 4, ord("f"): 4}
+_CIG_S, _CIG_N = 4, 3
+
+
+# ---------------------------------------------------------------- header
+def _inflated_bound(reader: BgzfReader) -> int:
+    """Upper bound on the inflated size of the whole file (each block >= 26 bytes, <= 64 KiB)."""
+    return (reader.size // 26 + 1) * MAX_BLOCK_SIZE
+
+
+def read_bam_header(reader: BgzfReader) -> tuple[AlignmentHeader, int]:
+    """Read the BAM header (SAMv1 §4.2: magic, text, reference list).
+
+    Parameters
+    ----------
+    reader : BgzfReader
+        Open reader; it is repositioned to virtual offset 0 first.
+
+    Returns
+    -------
+    header : AlignmentHeader
+        Header text (NUL padding stripped; when the text has no ``@SQ`` lines
+        they are synthesised from the binary list, as htslib does) and the
+        binary reference list ``[(name, length), ...]``.
+    first_record : int
+        Virtual offset of the first alignment record.
+
+    Raises
+    ------
+    FormatError
+        Bad magic, negative or implausible ``l_text`` / ``n_ref`` /
+        ``l_name`` / ``l_ref``, names without NUL terminator.
+    TruncatedFileError
+        The header runs past the end of the data.
+    """
+    path = reader.path
+    reader.seek(0)
+    magic = reader.read(4)
+    if magic != BAM_MAGIC:
+        if len(magic) < 4:
+            raise TruncatedFileError(f"BAM magic needs 4 bytes, file has {len(magic)}", path=path, offset=0, field="magic")
+        raise FormatError(f"bad BAM magic {magic!r}", path=path, offset=0, field="magic", virtual=True)
+    bound = _inflated_bound(reader)
+
+    def read_int(field: str, signed: bool = True) -> tuple[int, int]:
+        voff = reader.tell()
+        raw = reader.read_exact(4, field)
+        return (_I32 if signed else _U32).unpack(raw)[0], voff
+
+    l_text, voff = read_int("l_text")
+    if l_text < 0 or l_text > bound:
+        raise FormatError(f"BAM l_text={l_text} is impossible for a file of {reader.size} bytes",
+                          path=path, offset=voff, field="l_text", virtual=True)
+    raw_text = reader.read_exact(l_text, "text")
+    text = raw_text.split(b"\x00", 1)[0].decode("utf-8", "surrogateescape")
+    n_ref, voff = read_int("n_ref")
+    if n_ref < 0 or n_ref * 9 > bound:
+        raise FormatError(f"BAM n_ref={n_ref} is impossible for a file of {reader.size} bytes",
+                          path=path, offset=voff, field="n_ref", virtual=True)
+    refs = []
+    for i in range(n_ref):
+        l_name, voff = read_int("l_name")
+        if l_name < 1 or l_name > bound:
+            raise FormatError(f"BAM reference {i}: l_name={l_name} (must be >= 1)", path=path, offset=voff,
+                              field="l_name", virtual=True)
+        name = reader.read_exact(l_name, "name")
+        if name[-1] != 0:
+            raise FormatError(f"BAM reference {i}: name is not NUL-terminated", path=path, offset=voff,
+                              field="name", virtual=True)
+        l_ref, voff = read_int("l_ref")
+        if l_ref < 0:
+            raise FormatError(f"BAM reference {i}: l_ref={l_ref} is negative", path=path, offset=voff,
+                              field="l_ref", virtual=True)
+        refs.append((name[:-1].split(b"\x00", 1)[0].decode("utf-8", "surrogateescape"), l_ref))
+    first = reader.tell()
+    if refs and not any(line.startswith("@SQ") for line in text.splitlines()):
+        # htslib fills @SQ from the binary list when the text has none
+        if text and not text.endswith("\n"):
+            text += "\n"
+        text += "".join(f"@SQ\tSN:{n}\tLN:{ln}\n" for n, ln in refs)
+    return AlignmentHeader(text, refs), first
+
+
+def encode_bam_header(header: AlignmentHeader) -> bytes:
+    """The bytes of a BAM header (magic, text, references), SAMv1 §4.2."""
+    text = header.text.encode("utf-8", "surrogateescape")
+    parts = [BAM_MAGIC, _I32.pack(len(text)), text, _I32.pack(len(header.references))]
+    for name, length in header.references:
+        nb = str(name).encode("utf-8", "surrogateescape") + b"\x00"
+        parts += [_I32.pack(len(nb)), nb, _I32.pack(int(length))]
+    return b"".join(parts)
+
+
+# ---------------------------------------------------------------- helpers
+def _ragged_index(starts: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices of the ranges ``[starts[i], starts[i] + lens[i])`` and their (n+1,) offsets."""
+    offsets = np.zeros(len(lens) + 1, dtype=np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    total = int(offsets[-1])
+    if total == 0:
+        return np.zeros(0, dtype=np.int64), offsets
+    idx = np.repeat(starts - offsets[:-1], lens) + np.arange(total, dtype=np.int64)
+    return idx, offsets
+
+
+def _ranges_mask_take(u8: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Concatenate ``u8[starts[i]:starts[i]+lens[i]]`` for sorted, disjoint ranges (boolean-mask gather)."""
+    nz = lens > 0
+    if not nz.any():
+        return np.zeros(0, dtype=np.uint8)
+    s = starts[nz]
+    d = np.zeros(len(u8) + 1, dtype=np.int8)
+    d[s] = 1
+    d[s + lens[nz]] -= 1
+    mask = np.cumsum(d[:-1], dtype=np.int8).view(bool)
+    return u8[mask]
+
+
+def reference_end(pos: np.ndarray, flag: np.ndarray, cigar: np.ndarray, cigar_offsets: np.ndarray) -> np.ndarray:
+    """0-based exclusive reference end of each alignment (htslib ``bam_endpos``).
+
+    ``pos`` + the summed lengths of M/D/N/=/X operations; ``pos + 1`` when the
+    read is unmapped (flag 0x4) or no operation consumes the reference.
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+    """
+    pos = np.asarray(pos, dtype=np.int64)
+    ops = cigar & 15
+    lens = (cigar >> 4).astype(np.int64)
+    lens[~REF_CONSUMING[ops]] = 0
+    cs = np.zeros(len(lens) + 1, dtype=np.int64)
+    np.cumsum(lens, out=cs[1:])
+    rlen = cs[cigar_offsets[1:]] - cs[cigar_offsets[:-1]]
+    rlen[(np.asarray(flag) & 4) != 0] = 0
+    rlen[rlen == 0] = 1
+    return pos + rlen
+
+
+def compute_bin(beg: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """BAI bin (``reg2bin(beg, end, 14, 5)``, SAMv1 §5.3), truncated to uint16 as htslib stores it."""
+    try:
+        from ...index.binning import reg2bin  # index helper's shared implementation
+    except ImportError:  # pragma: no cover - until the index package lands
+        reg2bin = _reg2bin
+    out = np.asarray(reg2bin(np.asarray(beg, dtype=np.int64), np.asarray(end, dtype=np.int64)), dtype=np.int64)
+    return (out & 0xFFFF).astype(np.uint16)
+
+
+def _reg2bin(beg, end, min_shift: int = 14, depth: int = 5):
+    beg = np.asarray(beg, dtype=np.int64)
+    end = np.asarray(end, dtype=np.int64) - 1
+    out = np.zeros(np.broadcast(beg, end).shape, dtype=np.int64)
+    done = np.zeros(out.shape, dtype=bool)
+    s, t = min_shift, ((1 << depth * 3) - 1) // 7
+    for level in range(depth, 0, -1):
+        hit = ~done & ((beg >> s) == (end >> s))
+        out[hit] = (t + (beg >> s))[hit] if out.ndim else t + (beg >> s)
+        done |= hit
+        s += 3
+        t -= 1 << ((level - 1) * 3)
+    return out
+
+
+def _scan_aux_tag(blob: bytes, tag: bytes) -> tuple[int, int, int] | None:
+    """Find ``tag`` in one record's aux bytes: ``(field_start, field_end, type)`` or None."""
+    p, n = 0, len(blob)
+    while p + 3 <= n:
+        t, typ = blob[p:p + 2], blob[p + 2]
+        q = p + 3
+        if typ in _AUX_FIXED:
+            q += _AUX_FIXED[typ]
+        elif typ in (ord("Z"), ord("H")):
+            z = blob.find(b"\x00", q)
+            if z < 0:
+                return None
+            q = z + 1
+        elif typ == ord("B"):
+            if q + 5 > n:
+                return None
+            sub = blob[q]
+            size = _AUX_FIXED.get(sub)
+            if size is None or sub == ord("A"):
+                return None
+            q += 5 + size * _U32.unpack_from(blob, q + 1)[0]
+        else:
+            return None
+        if q > n:
+            return None
+        if t == tag:
+            return p, q, typ
+        p = q
+    return None
+
+
+# ---------------------------------------------------------------- decode
+def _find_starts(data, start: int, stop: int, limit: int | None) -> tuple[list, int]:
+    """Walk the ``block_size`` chain; return (record start positions, position after last whole record)."""
+    unpack = _I32.unpack_from
+    starts = []
+    append = starts.append
+    p = start
+    last = stop - 4
+    count = 0
+    while p <= last:
+        bs = unpack(data, p)[0]
+        q = p + 4 + bs
+        if bs < 32 or q > stop:
+            if bs < 32:
+                append(p)  # reported by the caller with the record number
+                return starts, -1
+            break
+        append(p)
+        p = q
+        count += 1
+        if limit is not None and count >= limit:
+            break
+    return starts, p
+
+
+def decode_records(
+    data,
+    start: int = 0,
+    *,
+    stop: int | None = None,
+    path=None,
+    voffset_of: Callable[[int], int] | None = None,
+    final: bool = False,
+    n_ref: int | None = None,
+    first_record: int = 0,
+    max_records: int | None = None,
+) -> tuple[AlignmentBatch, np.ndarray, int]:
+    """Decode all whole BAM records in ``data[start:stop]`` (SAMv1 §4.2).
+
+    Parameters
+    ----------
+    data : bytes-like
+        Inflated BAM data.
+    start, stop : int
+        Byte range to decode (``stop`` defaults to ``len(data)``).
+    path : str, optional
+        For error messages.
+    voffset_of : callable, optional
+        Maps a position in ``data`` to its BGZF virtual offset (messages).
+    final : bool
+        ``data`` ends at end of file: an incomplete trailing record raises
+        :class:`TruncatedFileError` instead of being left unconsumed.
+    n_ref : int, optional
+        Number of references; ``refID``/``next_refID`` must be below it.
+    first_record : int
+        Number of the first record (0-based), for messages.
+    max_records : int, optional
+        Stop after this many records.
+
+    Returns
+    -------
+    batch : AlignmentBatch
+        With ``end`` computed (htslib ``bam_endpos``) and CG-tag CIGARs
+        restored (SAMv1 §4.2.2).
+    record_starts : ndarray of int64, shape (n,)
+        Position of each record's ``block_size`` field in ``data``.
+    consumed : int
+        Position just past the last decoded record.
+
+    Raises
+    ------
+    FormatError
+        ``block_size < 32``, sizes that do not fit ``block_size``, bad
+        reference ids, unknown CIGAR operations, unterminated read names.
+    TruncatedFileError
+        ``final`` and the data ends inside a record.
+    """
+    if stop is None:
+        stop = len(data)
+    starts_list, consumed = _find_starts(data, start, stop, max_records)
+
+    def where(pos_in_data: int) -> tuple[int, bool]:
+        if voffset_of is not None:
+            return int(voffset_of(pos_in_data)), True
+        return pos_in_data, False
+
+    def fail(i: int, msg: str, field: str, cls=FormatError):
+        off, virt = where(int(starts_list[i]) if i < len(starts_list) else consumed)
+        raise cls(f"bam record {first_record + i} at {format_offset(off, virt)}: {msg}",
+                  path=path, offset=off, field=field, virtual=virt)
+
+    if consumed < 0:  # block_size < 32 at the last start
+        i = len(starts_list) - 1
+        bs = _I32.unpack_from(data, starts_list[i])[0]
+        fail(i, f"block_size={bs} is below the 32-byte minimum", "block_size")
+    if final and consumed < stop and (max_records is None or len(starts_list) < max_records):
+        left = stop - consumed
+        off, virt = where(consumed)
+        if left < 4:
+            msg = f"{left} bytes left, too few for block_size"
+        else:
+            msg = f"block_size={_I32.unpack_from(data, consumed)[0]} but only {left - 4} bytes follow"
+        raise TruncatedFileError(f"bam record {first_record + len(starts_list)} at {format_offset(off, virt)}: "
+                                 f"{msg} (file truncated)", path=path, offset=off, field="block_size", virtual=virt)
+    n = len(starts_list)
+    starts = np.array(starts_list, dtype=np.int64)
+    if n == 0:
+        return AlignmentBatch.empty(), starts, consumed
+    u8 = np.frombuffer(data, dtype=np.uint8)
+    fixed = u8[starts[:, None] + np.arange(FIXED_SIZE, dtype=np.int64)].view(_FIXED_DTYPE).reshape(n)
+    block_size = fixed["block_size"].astype(np.int64)
+    l_read_name = fixed["l_read_name"].astype(np.int64)
+    n_cigar = fixed["n_cigar_op"].astype(np.int64)
+    l_seq = fixed["l_seq"].astype(np.int64)
+    room = block_size - (FIXED_SIZE - 4)
+
+    # -- validation (vectorised; the first bad record is reported) --------
+    bad = l_read_name < 1
+    if bad.any():
+        fail(int(np.argmax(bad)), "l_read_name=0 (the name needs at least its NUL)", "l_read_name")
+    bad = l_read_name + 4 * n_cigar > room
+    if bad.any():
+        i = int(np.argmax(bad))
+        fail(i, f"l_read_name={l_read_name[i]} + 4*n_cigar_op={4 * n_cigar[i]} but block_size leaves {room[i]} bytes",
+             "n_cigar_op" if l_read_name[i] <= room[i] else "l_read_name")
+    bad = l_seq < 0
+    if bad.any():
+        i = int(np.argmax(bad))
+        fail(i, f"l_seq={l_seq[i]} is negative", "l_seq")
+    after = room - l_read_name - 4 * n_cigar
+    bad = (l_seq + 1) // 2 + l_seq > after
+    if bad.any():
+        i = int(np.argmax(bad))
+        fail(i, f"l_seq={l_seq[i]} but block_size leaves {after[i]} bytes", "l_seq")
+    ref_id = fixed["ref_id"].astype(np.int32)
+    next_ref_id = fixed["next_ref_id"].astype(np.int32)
+    pos = fixed["pos"].astype(np.int64)
+    next_pos = fixed["next_pos"].astype(np.int64)
+    for arr, field in ((ref_id, "refID"), (next_ref_id, "next_refID")):
+        bad = arr < -1 if n_ref is None else (arr < -1) | (arr >= n_ref)
+        if bad.any():
+            i = int(np.argmax(bad))
+            fail(i, f"{field}={arr[i]} outside the {n_ref if n_ref is not None else '?'} references", field)
+    for arr, field in ((pos, "pos"), (next_pos, "next_pos")):
+        bad = arr < -1
+        if bad.any():
+            i = int(np.argmax(bad))
+            fail(i, f"{field}={arr[i]} is below -1", field)
+
+    # -- ragged fields ----------------------------------------------------
+    name_start = starts + FIXED_SIZE
+    nul = u8[name_start + l_read_name - 1]
+    bad = nul != 0
+    if bad.any():
+        fail(int(np.argmax(bad)), "read_name is not NUL-terminated", "read_name")
+    idx, name_offsets = _ragged_index(name_start, l_read_name - 1)
+    name = u8[idx]
+    cigar_start = name_start + l_read_name
+    idx, _ = _ragged_index(cigar_start, 4 * n_cigar)
+    cigar = u8[idx].view("<u4").astype(np.uint32)
+    cigar_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(n_cigar, out=cigar_offsets[1:])
+    if cigar.size and int((cigar & 15).max()) > 8:
+        k = int(np.argmax((cigar & 15) > 8))
+        i = int(np.searchsorted(cigar_offsets, k, side="right") - 1)
+        fail(i, f"CIGAR operation code {int(cigar[k] & 15)} is not one of MIDNSHP=X", "cigar")
+    seq_start = cigar_start + 4 * n_cigar
+    seq_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(l_seq, out=seq_offsets[1:])
+    packed_len = (l_seq + 1) // 2
+    # the fields of consecutive records are disjoint and in order: gather by mask
+    packed = _ranges_mask_take(u8, seq_start, packed_len)
+    if packed.size:
+        nib = np.empty(2 * packed.size, dtype=np.uint8)
+        nib[0::2] = packed >> 4
+        nib[1::2] = packed & 15
+        odd = np.flatnonzero(l_seq & 1)
+        if odd.size:
+            pad_end = np.cumsum(2 * packed_len)
+            keep = np.ones(nib.size, dtype=bool)
+            keep[pad_end[odd] - 1] = False
+            nib = nib[keep]
+        seq = nib
+    else:
+        seq = np.zeros(0, dtype=np.uint8)
+    qual_start = seq_start + packed_len
+    qual = _ranges_mask_take(u8, qual_start, l_seq)
+    aux_start = qual_start + l_seq
+    aux_len = starts + 4 + block_size - aux_start
+    aux = _ranges_mask_take(u8, aux_start, aux_len)
+    aux_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(aux_len, out=aux_offsets[1:])
+    flag = fixed["flag"].astype(np.uint16)
+    batch = AlignmentBatch(
+        ref_id=ref_id, pos=pos, end=np.zeros(n, dtype=np.int64), mapq=fixed["mapq"].astype(np.uint8),
+        bin=fixed["bin"].astype(np.uint16), flag=flag, next_ref_id=next_ref_id, next_pos=next_pos,
+        tlen=fixed["tlen"].astype(np.int64), name=name, name_offsets=name_offsets, cigar=cigar,
+        cigar_offsets=cigar_offsets, seq=seq, seq_offsets=seq_offsets, qual=qual, aux=aux, aux_offsets=aux_offsets,
+    )
+    # -- CG tag: long CIGARs stored as kSmN + CG:B,I (SAMv1 §4.2.2) -------
+    if n_cigar.size and cigar.size:
+        two = np.flatnonzero(n_cigar == 2)
+        if two.size:
+            c0 = cigar[cigar_offsets[two]]
+            c1 = cigar[cigar_offsets[two] + 1]
+            cand = two[((c0 & 15) == _CIG_S) & ((c0 >> 4) == l_seq[two]) & ((c1 & 15) == _CIG_N)]
+            if cand.size:
+                batch = _apply_cg(batch, cand, fail)
+    batch.end = reference_end(batch.pos, batch.flag, batch.cigar, batch.cigar_offsets)
+    return batch, starts, consumed
+
+
+def _apply_cg(batch: AlignmentBatch, cand: np.ndarray, fail) -> AlignmentBatch:
+    """Replace ``kSmN`` CIGARs by their ``CG:B,I`` tag and drop the tag (as htslib)."""
+    new_cigar, new_aux = {}, {}
+    for i in cand.tolist():
+        blob = batch.aux_bytes(i)
+        found = _scan_aux_tag(blob, b"CG")
+        if found is None:
+            continue
+        s, e, typ = found
+        if typ != ord("B") or blob[s + 3] != ord("I"):
+            continue
+        count = _U32.unpack_from(blob, s + 4)[0]
+        ops = np.frombuffer(blob, dtype="<u4", count=count, offset=s + 8).astype(np.uint32)
+        if ops.size and int((ops & 15).max()) > 8:
+            fail(i, "CG tag holds an unknown CIGAR operation code", "CG")
+        new_cigar[i] = ops
+        new_aux[i] = np.frombuffer(blob[:s] + blob[e:], dtype=np.uint8)
+    if not new_cigar:
+        return batch
+    n = len(batch)
+
+    def rebuild(values, offsets, repl, dtype):
+        lens = np.diff(offsets)
+        parts = []
+        prev = 0
+        for i in sorted(repl):
+            parts.append(values[offsets[prev]:offsets[i]])
+            parts.append(repl[i].astype(dtype))
+            lens[i] = len(repl[i])
+            prev = i + 1
+        parts.append(values[offsets[prev]:offsets[n]])
+        off = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lens, out=off[1:])
+        return np.concatenate(parts).astype(dtype), off
+
+    batch.cigar, batch.cigar_offsets = rebuild(batch.cigar, batch.cigar_offsets, new_cigar, np.uint32)
+    batch.aux, batch.aux_offsets = rebuild(batch.aux, batch.aux_offsets, new_aux, np.uint8)
+    return batch
+
+
+# ---------------------------------------------------------------- encode
+def _scatter(buf: np.ndarray, dest_starts: np.ndarray, values: np.ndarray, lens: np.ndarray) -> None:
+    idx, _ = _ragged_index(dest_starts, lens)
+    if idx.size:
+        buf[idx] = values
+
+
+def _long_cigars_to_cg(batch: AlignmentBatch) -> AlignmentBatch:
+    """Move CIGARs of more than 65535 operations into a CG:B,I tag (SAMv1 §4.2.2, as htslib)."""
+    n_cigar = np.diff(batch.cigar_offsets)
+    long = np.flatnonzero(n_cigar > 0xFFFF)
+    if not long.size:
+        return batch
+    kw = {f: getattr(batch, f) for f in batch.__dataclass_fields__}
+    lseq = np.diff(batch.seq_offsets)
+    rlen = reference_end(np.zeros(len(batch), dtype=np.int64), np.zeros(len(batch), dtype=np.uint16),
+                         batch.cigar, batch.cigar_offsets)
+    cig_parts, aux_parts = [], []
+    cig_lens, aux_lens = n_cigar.copy(), np.diff(batch.aux_offsets)
+    prev = 0
+    for i in long.tolist():
+        cig_parts.append(batch.cigar[batch.cigar_offsets[prev]:batch.cigar_offsets[i]])
+        aux_parts.append(batch.aux[batch.aux_offsets[prev]:batch.aux_offsets[i]])
+        ops = batch.cigar[batch.cigar_offsets[i]:batch.cigar_offsets[i + 1]]
+        if int(lseq[i]) >= 1 << 28 or int(rlen[i]) >= 1 << 28:
+            raise LimitExceededError(f"record {i}: CIGAR too long to store as kSmN", field="cigar")
+        cig_parts.append(np.array([int(lseq[i]) << 4 | _CIG_S, int(rlen[i]) << 4 | _CIG_N], dtype=np.uint32))
+        cg = b"CGBI" + _U32.pack(len(ops)) + ops.astype("<u4").tobytes()
+        blob = batch.aux[batch.aux_offsets[i]:batch.aux_offsets[i + 1]]
+        aux_parts.append(np.concatenate([blob, np.frombuffer(cg, dtype=np.uint8)]))
+        cig_lens[i] = 2
+        aux_lens[i] = len(blob) + len(cg)
+        prev = i + 1
+    cig_parts.append(batch.cigar[batch.cigar_offsets[prev]:])
+    aux_parts.append(batch.aux[batch.aux_offsets[prev]:])
+    kw["cigar"] = np.concatenate(cig_parts)
+    kw["aux"] = np.concatenate(aux_parts)
+    kw["cigar_offsets"] = np.concatenate([[0], np.cumsum(cig_lens)]).astype(np.int64)
+    kw["aux_offsets"] = np.concatenate([[0], np.cumsum(aux_lens)]).astype(np.int64)
+    return AlignmentBatch(**kw)
+
+
+def encode_records(batch: AlignmentBatch) -> tuple[bytes, np.ndarray]:
+    """Encode a batch as consecutive BAM records (SAMv1 §4.2).
+
+    ``bin`` is recomputed from ``pos`` and the CIGAR (``reg2bin``), CIGARs of
+    more than 65535 operations are stored as ``kSmN`` plus a ``CG:B,I`` tag.
+
+    Returns
+    -------
+    data : bytes
+        The records.
+    sizes : ndarray of int64, shape (n,)
+        Byte size of each record (``block_size + 4``).
+
+    Raises
+    ------
+    FormatError
+        A value does not fit its BAM field (read name > 254 bytes, position
+        beyond int32, qualities of the wrong length ...).
+    """
+    n = len(batch)
+    if n == 0:
+        return b"", np.zeros(0, dtype=np.int64)
+    if len(batch.qual) != len(batch.seq):
+        raise FormatError(f"qual holds {len(batch.qual)} values for {len(batch.seq)} bases", field="qual")
+    batch = _long_cigars_to_cg(batch)
+    name_len = np.diff(batch.name_offsets)
+    if name_len.max() > 254:
+        i = int(np.argmax(name_len > 254))
+        raise FormatError(f"record {i}: read name of {name_len[i]} bytes exceeds 254", field="read_name")
+    for col in ("pos", "next_pos", "tlen"):
+        v = getattr(batch, col)
+        if v.size and (v.max() > _INT32_MAX or v.min() < -_INT32_MAX - 1):
+            raise FormatError(f"{col} does not fit BAM's int32", field=col)
+    n_cigar = np.diff(batch.cigar_offsets)
+    l_seq = np.diff(batch.seq_offsets)
+    aux_len = np.diff(batch.aux_offsets)
+    packed_len = (l_seq + 1) // 2
+    sizes = FIXED_SIZE + name_len + 1 + 4 * n_cigar + packed_len + l_seq + aux_len
+    if sizes.max() - 4 > _INT32_MAX:
+        raise FormatError("record larger than 2 GiB", field="block_size")
+    rs = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(sizes, out=rs[1:])
+    buf = np.zeros(int(rs[-1]), dtype=np.uint8)
+    end = reference_end(batch.pos, batch.flag, batch.cigar, batch.cigar_offsets)
+    fixed = np.zeros(n, dtype=_FIXED_DTYPE)
+    fixed["block_size"] = sizes - 4
+    fixed["ref_id"] = batch.ref_id
+    fixed["pos"] = batch.pos
+    fixed["l_read_name"] = name_len + 1
+    fixed["mapq"] = batch.mapq
+    fixed["bin"] = compute_bin(batch.pos, end)
+    fixed["n_cigar_op"] = n_cigar
+    fixed["flag"] = batch.flag
+    fixed["l_seq"] = l_seq
+    fixed["next_ref_id"] = batch.next_ref_id
+    fixed["next_pos"] = batch.next_pos
+    fixed["tlen"] = batch.tlen
+    starts = rs[:-1]
+    buf[(starts[:, None] + np.arange(FIXED_SIZE, dtype=np.int64)).ravel()] = fixed.view(np.uint8).reshape(-1)
+    p = starts + FIXED_SIZE
+    _scatter(buf, p, batch.name, name_len)
+    p = p + name_len + 1
+    _scatter(buf, p, batch.cigar.astype("<u4").view(np.uint8), 4 * n_cigar)
+    p = p + 4 * n_cigar
+    # pack 4-bit codes two per byte, high nibble first
+    pad_len = 2 * packed_len
+    idx, pad_off = _ragged_index(np.zeros(n, dtype=np.int64), l_seq)
+    if idx.size:
+        nib = np.zeros(int(pad_len.sum()), dtype=np.uint8)
+        pad_starts = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(pad_len, out=pad_starts[1:])
+        dest, _ = _ragged_index(pad_starts[:-1], l_seq)
+        nib[dest] = batch.seq & 15
+        packed = (nib[0::2] << 4) | nib[1::2]
+        _scatter(buf, p, packed, packed_len)
+    p = p + packed_len
+    _scatter(buf, p, batch.qual, l_seq)
+    p = p + l_seq
+    _scatter(buf, p, batch.aux, aux_len)
+    return buf.tobytes(), sizes
+
+
+class BamWriter:
+    """Write a BAM file: header, records in batches, BGZF EOF marker (SAMv1 §4.2).
+
+    Parameters
+    ----------
+    target : path or binary file object
+    header : AlignmentHeader
+    level : int
+        DEFLATE level (0-9).
+
+    Notes
+    -----
+    The header ends its own BGZF block, and blocks are cut at record
+    boundaries whenever a record fits in one block, as htslib writes them, so
+    indexes built by ``samtools index`` have record-aligned chunks.
+    """
+
+    def __init__(self, target, header: AlignmentHeader, level: int = 6):
+        self.header = header
+        self._bgzf = BgzfWriter(target, level=level)
+        self._bgzf.write(encode_bam_header(header))
+        self._bgzf.flush()
+        self.closed = False
+
+    def write_batch(self, batch: AlignmentBatch) -> None:
+        """Append the records of ``batch``."""
+        data, sizes = encode_records(batch)
+        if not data:
+            return
+        n_ref = len(self.header.references)
+        if batch.ref_id.size and (batch.ref_id.max() >= n_ref or batch.next_ref_id.max() >= n_ref):
+            raise FormatError(f"reference id beyond the header's {n_ref} references", field="refID")
+        ends = np.cumsum(sizes)
+        mv = memoryview(data)
+        pos = 0
+        total = len(data)
+        w = self._bgzf
+        while pos < total:
+            room = BLOCK_DATA_SIZE - len(w._buf)
+            # last record end that fits in the current block
+            k = int(np.searchsorted(ends, pos + room, side="right"))
+            cut = int(ends[k - 1]) if k > 0 and ends[k - 1] > pos else pos
+            if cut == pos:
+                if w._buf:
+                    w.flush()
+                    continue
+                nxt = int(ends[np.searchsorted(ends, pos, side="right")])
+                w.write(mv[pos:nxt])  # one record larger than a block: split it
+                pos = nxt
+                continue
+            w.write(mv[pos:cut])
+            pos = cut
+            if pos < total:
+                w.flush()
+
+    def tell(self) -> int:
+        """Virtual offset of the next record."""
+        return self._bgzf.tell()
+
+    def close(self) -> None:
+        """Flush and append the BGZF EOF marker."""
+        if not self.closed:
+            self._bgzf.close()
+            self.closed = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
