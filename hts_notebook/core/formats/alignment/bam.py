@@ -25,7 +25,7 @@ import numpy as np
 
 from ...bgzf import BgzfReader, BgzfWriter, BLOCK_DATA_SIZE, MAX_BLOCK_SIZE
 from ...errors import FormatError, LimitExceededError, TruncatedFileError, format_offset
-from .batch import REF_CONSUMING, AlignmentBatch
+from .batch import REF_CONSUMING, AlignmentBatch, LazyAlignmentBatch
 from .header import AlignmentHeader
 
 __all__ = [
@@ -169,11 +169,13 @@ def _ranges_mask_take(u8: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> n
     if not nz.any():
         return np.zeros(0, dtype=np.uint8)
     s = starts[nz]
-    d = np.zeros(len(u8) + 1, dtype=np.int8)
-    d[s] = 1
-    d[s + lens[nz]] -= 1
+    e = s + lens[nz]
+    lo, hi = int(s[0]), int(e[-1])  # work only on the span the ranges cover
+    d = np.zeros(hi - lo + 1, dtype=np.int8)
+    d[s - lo] = 1
+    d[e - lo] -= 1
     mask = np.cumsum(d[:-1], dtype=np.int8).view(bool)
-    return u8[mask]
+    return u8[lo:hi][mask]
 
 
 def reference_end(pos: np.ndarray, flag: np.ndarray, cigar: np.ndarray, cigar_offsets: np.ndarray) -> np.ndarray:
@@ -363,7 +365,7 @@ def decode_records(
     if n == 0:
         return AlignmentBatch.empty(), starts, consumed
     u8 = np.frombuffer(data, dtype=np.uint8)
-    fixed = u8[starts[:, None] + np.arange(FIXED_SIZE, dtype=np.int64)].view(_FIXED_DTYPE).reshape(n)
+    fixed = _gather_fixed(data, starts)
     block_size = fixed["block_size"].astype(np.int64)
     l_read_name = fixed["l_read_name"].astype(np.int64)
     n_cigar = fixed["n_cigar_op"].astype(np.int64)
@@ -409,11 +411,15 @@ def decode_records(
     bad = nul != 0
     if bad.any():
         fail(int(np.argmax(bad)), "read_name is not NUL-terminated", "read_name")
-    idx, name_offsets = _ragged_index(name_start, l_read_name - 1)
-    name = u8[idx]
+    name_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(l_read_name - 1, out=name_offsets[1:])
     cigar_start = name_start + l_read_name
-    idx, _ = _ragged_index(cigar_start, 4 * n_cigar)
-    cigar = u8[idx].view("<u4").astype(np.uint32)
+    idx, _ = _ragged_index(cigar_start, n_cigar)  # one index per op; ops are 4 bytes apart
+    if idx.size:
+        op_no = np.arange(idx.size, dtype=np.int64) - np.repeat(np.cumsum(n_cigar) - n_cigar, n_cigar)
+        cigar = _gather_u32(data, idx + 3 * op_no).astype(np.uint32)
+    else:
+        cigar = np.zeros(0, dtype=np.uint32)
     cigar_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(n_cigar, out=cigar_offsets[1:])
     if cigar.size and int((cigar & 15).max()) > 8:
@@ -424,36 +430,14 @@ def decode_records(
     seq_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(l_seq, out=seq_offsets[1:])
     packed_len = (l_seq + 1) // 2
-    # the fields of consecutive records are disjoint and in order: gather by mask
-    packed = _ranges_mask_take(u8, seq_start, packed_len)
-    if packed.size:
-        nib = np.empty(2 * packed.size, dtype=np.uint8)
-        nib[0::2] = packed >> 4
-        nib[1::2] = packed & 15
-        odd = np.flatnonzero(l_seq & 1)
-        if odd.size:
-            pad_end = np.cumsum(2 * packed_len)
-            keep = np.ones(nib.size, dtype=bool)
-            keep[pad_end[odd] - 1] = False
-            nib = nib[keep]
-        seq = nib
-    else:
-        seq = np.zeros(0, dtype=np.uint8)
     qual_start = seq_start + packed_len
-    qual = _ranges_mask_take(u8, qual_start, l_seq)
     aux_start = qual_start + l_seq
     aux_len = starts + 4 + block_size - aux_start
-    aux = _ranges_mask_take(u8, aux_start, aux_len)
     aux_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(aux_len, out=aux_offsets[1:])
     flag = fixed["flag"].astype(np.uint16)
-    batch = AlignmentBatch(
-        ref_id=ref_id, pos=pos, end=np.zeros(n, dtype=np.int64), mapq=fixed["mapq"].astype(np.uint8),
-        bin=fixed["bin"].astype(np.uint16), flag=flag, next_ref_id=next_ref_id, next_pos=next_pos,
-        tlen=fixed["tlen"].astype(np.int64), name=name, name_offsets=name_offsets, cigar=cigar,
-        cigar_offsets=cigar_offsets, seq=seq, seq_offsets=seq_offsets, qual=qual, aux=aux, aux_offsets=aux_offsets,
-    )
     # -- CG tag: long CIGARs stored as kSmN + CG:B,I (SAMv1 §4.2.2) -------
+    aux_override: dict = {}
     if n_cigar.size and cigar.size:
         two = np.flatnonzero(n_cigar == 2)
         if two.size:
@@ -461,16 +445,102 @@ def decode_records(
             c1 = cigar[cigar_offsets[two] + 1]
             cand = two[((c0 & 15) == _CIG_S) & ((c0 >> 4) == l_seq[two]) & ((c1 & 15) == _CIG_N)]
             if cand.size:
-                batch = _apply_cg(batch, cand, fail)
-    batch.end = reference_end(batch.pos, batch.flag, batch.cigar, batch.cigar_offsets)
+                cigar, cigar_offsets, aux_override = _apply_cg(
+                    data, cigar, cigar_offsets, aux_start, aux_len, cand, fail)
+                if aux_override:
+                    for i, blob in aux_override.items():
+                        aux_len[i] = len(blob)
+                    np.cumsum(aux_len, out=aux_offsets[1:])
+
+    def load_name():
+        return _ranges_mask_take(u8, name_start, l_read_name - 1)
+
+    def load_seq():
+        return _unpack_seq(_ranges_mask_take(u8, seq_start, packed_len), l_seq, packed_len)
+
+    def load_qual():
+        return _ranges_mask_take(u8, qual_start, l_seq)
+
+    def load_aux():
+        if not aux_override:
+            return _ranges_mask_take(u8, aux_start, aux_len)
+        parts = []
+        for i in range(n):  # rare: only files with CG tags
+            blob = aux_override.get(i)
+            parts.append(np.frombuffer(blob, dtype=np.uint8) if blob is not None
+                         else u8[aux_start[i]: aux_start[i] + aux_len[i]])
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
+
+    seq_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(l_seq, out=seq_offsets[1:])
+    batch = LazyAlignmentBatch(
+        {"name": load_name, "seq": load_seq, "qual": load_qual, "aux": load_aux},
+        ref_id=ref_id, pos=pos, end=reference_end(pos, flag, cigar, cigar_offsets),
+        mapq=fixed["mapq"].astype(np.uint8), bin=fixed["bin"].astype(np.uint16), flag=flag,
+        next_ref_id=next_ref_id, next_pos=next_pos, tlen=fixed["tlen"].astype(np.int64),
+        name_offsets=name_offsets, cigar=cigar, cigar_offsets=cigar_offsets, seq_offsets=seq_offsets,
+        aux_offsets=aux_offsets,
+    )
     return batch, starts, consumed
 
 
-def _apply_cg(batch: AlignmentBatch, cand: np.ndarray, fail) -> AlignmentBatch:
-    """Replace ``kSmN`` CIGARs by their ``CG:B,I`` tag and drop the tag (as htslib)."""
+def _unpack_seq(packed: np.ndarray, l_seq: np.ndarray, packed_len: np.ndarray) -> np.ndarray:
+    """4-bit packed bases -> one code per base, dropping each odd-length read's pad nibble."""
+    if not packed.size:
+        return np.zeros(0, dtype=np.uint8)
+    nib = np.empty(2 * packed.size, dtype=np.uint8)
+    nib[0::2] = packed >> 4
+    nib[1::2] = packed & 15
+    odd = np.flatnonzero(l_seq & 1)
+    if odd.size:
+        pad_end = np.cumsum(2 * packed_len)
+        keep = np.ones(nib.size, dtype=bool)
+        keep[pad_end[odd] - 1] = False
+        nib = nib[keep]
+    return nib
+
+
+def _gather_u32(data, positions: np.ndarray) -> np.ndarray:
+    """Little-endian 32-bit words at arbitrary byte ``positions`` (four aligned views, one per residue)."""
+    out = np.empty(len(positions), dtype="<u4")
+    residue = positions & 3
+    for r in range(4):
+        sel = np.flatnonzero(residue == r)
+        if sel.size:
+            view = np.frombuffer(data, dtype="<u4", offset=r, count=(len(data) - r) // 4)
+            out[sel] = view[(positions[sel] - r) >> 2]
+    return out
+
+
+def _gather_fixed(data, starts: np.ndarray) -> np.ndarray:
+    """The 36 fixed bytes of every record as a structured array (SAMv1 §4.2).
+
+    Gathers nine little-endian int32 words per record from four aligned
+    int32 views of the buffer (one per start residue mod 4) rather than 36
+    single bytes.
+    """
+    n = len(starts)
+    words = np.empty((n, FIXED_SIZE // 4), dtype="<i4")
+    residue = starts & 3
+    cols = np.arange(FIXED_SIZE // 4, dtype=np.int64)
+    for r in range(4):
+        sel = np.flatnonzero(residue == r)
+        if not sel.size:
+            continue
+        view = np.frombuffer(data, dtype="<i4", offset=r, count=(len(data) - r) // 4)
+        words[sel] = view[((starts[sel] - r) >> 2)[:, None] + cols]
+    return words.view(_FIXED_DTYPE).reshape(n)
+
+
+def _apply_cg(data, cigar, cigar_offsets, aux_start, aux_len, cand, fail):
+    """Replace ``kSmN`` CIGARs by their ``CG:B,I`` tag and drop the tag (as htslib).
+
+    Returns the new ``(cigar, cigar_offsets, aux_override)`` where
+    ``aux_override`` maps record index -> its aux bytes without the CG tag.
+    """
     new_cigar, new_aux = {}, {}
     for i in cand.tolist():
-        blob = batch.aux_bytes(i)
+        blob = bytes(data[int(aux_start[i]): int(aux_start[i] + aux_len[i])])
         found = _scan_aux_tag(blob, b"CG")
         if found is None:
             continue
@@ -482,28 +552,22 @@ def _apply_cg(batch: AlignmentBatch, cand: np.ndarray, fail) -> AlignmentBatch:
         if ops.size and int((ops & 15).max()) > 8:
             fail(i, "CG tag holds an unknown CIGAR operation code", "CG")
         new_cigar[i] = ops
-        new_aux[i] = np.frombuffer(blob[:s] + blob[e:], dtype=np.uint8)
+        new_aux[i] = blob[:s] + blob[e:]
     if not new_cigar:
-        return batch
-    n = len(batch)
-
-    def rebuild(values, offsets, repl, dtype):
-        lens = np.diff(offsets)
-        parts = []
-        prev = 0
-        for i in sorted(repl):
-            parts.append(values[offsets[prev]:offsets[i]])
-            parts.append(repl[i].astype(dtype))
-            lens[i] = len(repl[i])
-            prev = i + 1
-        parts.append(values[offsets[prev]:offsets[n]])
-        off = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(lens, out=off[1:])
-        return np.concatenate(parts).astype(dtype), off
-
-    batch.cigar, batch.cigar_offsets = rebuild(batch.cigar, batch.cigar_offsets, new_cigar, np.uint32)
-    batch.aux, batch.aux_offsets = rebuild(batch.aux, batch.aux_offsets, new_aux, np.uint8)
-    return batch
+        return cigar, cigar_offsets, {}
+    n = len(cigar_offsets) - 1
+    lens = np.diff(cigar_offsets)
+    parts = []
+    prev = 0
+    for i in sorted(new_cigar):
+        parts.append(cigar[cigar_offsets[prev]:cigar_offsets[i]])
+        parts.append(new_cigar[i])
+        lens[i] = len(new_cigar[i])
+        prev = i + 1
+    parts.append(cigar[cigar_offsets[prev]:cigar_offsets[n]])
+    off = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lens, out=off[1:])
+    return np.concatenate(parts).astype(np.uint32), off, new_aux
 
 
 # ---------------------------------------------------------------- encode

@@ -191,7 +191,7 @@ class AlignmentBatch:
     def concat(cls, batches: Sequence["AlignmentBatch"]) -> "AlignmentBatch":
         batches = [b for b in batches if len(b)]
         if not batches:
-            return cls.empty()
+            return AlignmentBatch.empty()
         if len(batches) == 1:
             return batches[0]
         kw = {f: np.concatenate([getattr(b, f) for b in batches]) for f in _FIXED}
@@ -205,7 +205,7 @@ class AlignmentBatch:
                 base += int(o[-1] - o[0])
             kw[off] = np.concatenate(parts)
         kw["qual"] = np.concatenate([b.qual for b in batches])
-        return cls(**kw)
+        return AlignmentBatch(**kw)
 
     # -- convenience views (not for hot paths) ------------------------
     def names(self) -> list[str]:
@@ -251,3 +251,59 @@ def batch_from_columns(**columns) -> AlignmentBatch:
 
 def iter_concat(batches: Iterable[AlignmentBatch]) -> AlignmentBatch:
     return AlignmentBatch.concat(list(batches))
+
+
+_LAZY_FIELDS = ("name", "seq", "qual", "aux")
+
+
+class LazyAlignmentBatch(AlignmentBatch):
+    """An :class:`AlignmentBatch` whose bulky ragged values are decoded on first use.
+
+    The fixed columns, the CIGARs and all ``*_offsets`` are eager; ``name``,
+    ``seq``, ``qual`` and ``aux`` are produced by loader callables the first
+    time they are read (then cached).  A whole-file scan that only needs
+    positions and flags therefore never touches the sequence bytes.
+    Behaves exactly like an eager batch otherwise (``take``, ``concat``...).
+
+    Parameters
+    ----------
+    loaders : dict of str to callable
+        ``{"name": f, "seq": f, "qual": f, "aux": f}``; each returns the flat
+        value array of that field.
+    **eager
+        Every other field of :class:`AlignmentBatch`.
+    """
+
+    def __init__(self, loaders, **eager):  # noqa: D107 - documented on the class
+        d = self.__dict__
+        d["_loaders"] = dict(loaders)
+        for name, value in eager.items():
+            d[name] = np.asarray(value, dtype=_DTYPES[name])
+        missing = [f.name for f in fields(AlignmentBatch) if f.name not in d and f.name not in d["_loaders"]]
+        if missing:
+            raise TypeError(f"LazyAlignmentBatch is missing {missing}")
+
+    def __repr__(self) -> str:
+        return f"LazyAlignmentBatch(n={len(self)}, pending={sorted(self.__dict__['_loaders'])})"
+
+
+def _lazy_property(name: str) -> property:
+    key = "_value_" + name
+
+    def get(self):
+        d = self.__dict__
+        value = d.get(key)
+        if value is None:
+            value = np.asarray(d["_loaders"].pop(name)(), dtype=_DTYPES[name])
+            d[key] = value
+        return value
+
+    def set(self, value):
+        self.__dict__[key] = np.asarray(value, dtype=_DTYPES[name])
+        self.__dict__["_loaders"].pop(name, None)
+
+    return property(get, set, doc=f"``{name}`` values, decoded on first access")
+
+
+for _name in _LAZY_FIELDS:
+    setattr(LazyAlignmentBatch, _name, _lazy_property(_name))
