@@ -771,9 +771,12 @@ def build_index(ref_id, pos, end, unmapped, voff_beg, voff_end, n_ref, *, min_sh
             lst = chunks.get(b)
             if lst is None:
                 chunks[b] = [(u, v)]
-                table.put(b)
             else:
                 lst.append((u, v))
+            # htslib's insert_to_b calls kh_put for every chunk; a put of an
+            # existing key can still trigger a rehash, which moves buckets
+            table.put(b)
+        table.put(meta_bin)  # pseudo-bin: offsets, then counts (two kh_put calls)
         table.put(meta_bin)
         # linear index: first record covering each window, holes filled from the right
         wb = b1[sel] >> ms

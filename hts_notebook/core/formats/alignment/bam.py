@@ -500,36 +500,27 @@ def _unpack_seq(packed: np.ndarray, l_seq: np.ndarray, packed_len: np.ndarray) -
     return nib
 
 
+def _unaligned_u32(data, n_words: int) -> np.ndarray:
+    """A read-only view: row ``p`` holds the ``n_words`` little-endian uint32 words starting at byte ``p``."""
+    rows = len(data) - 4 * n_words + 1
+    if rows <= 0:
+        return np.zeros((0, n_words), dtype="<u4")
+    return np.ndarray(buffer=data, dtype="<u4", shape=(rows, n_words), strides=(1, 4))
+
+
 def _gather_u32(data, positions: np.ndarray) -> np.ndarray:
-    """Little-endian 32-bit words at arbitrary byte ``positions`` (four aligned views, one per residue)."""
-    out = np.empty(len(positions), dtype="<u4")
-    residue = positions & 3
-    for r in range(4):
-        sel = np.flatnonzero(residue == r)
-        if sel.size:
-            view = np.frombuffer(data, dtype="<u4", offset=r, count=(len(data) - r) // 4)
-            out[sel] = view[(positions[sel] - r) >> 2]
-    return out
+    """Little-endian 32-bit words at arbitrary byte ``positions`` (one strided gather)."""
+    return _unaligned_u32(data, 1)[positions, 0]
 
 
 def _gather_fixed(data, starts: np.ndarray) -> np.ndarray:
     """The 36 fixed bytes of every record as a structured array (SAMv1 §4.2).
 
-    Gathers nine little-endian int32 words per record from four aligned
-    int32 views of the buffer (one per start residue mod 4) rather than 36
-    single bytes.
+    One gather of nine little-endian words per record from a strided view in
+    which row ``p`` is the 36 bytes starting at byte ``p``.
     """
-    n = len(starts)
-    words = np.empty((n, FIXED_SIZE // 4), dtype="<i4")
-    residue = starts & 3
-    cols = np.arange(FIXED_SIZE // 4, dtype=np.int64)
-    for r in range(4):
-        sel = np.flatnonzero(residue == r)
-        if not sel.size:
-            continue
-        view = np.frombuffer(data, dtype="<i4", offset=r, count=(len(data) - r) // 4)
-        words[sel] = view[((starts[sel] - r) >> 2)[:, None] + cols]
-    return words.view(_FIXED_DTYPE).reshape(n)
+    words = _unaligned_u32(data, FIXED_SIZE // 4)[starts]
+    return np.ascontiguousarray(words).view(_FIXED_DTYPE).reshape(len(starts))
 
 
 def _apply_cg(data, cigar, cigar_offsets, aux_start, aux_len, cand, fail):

@@ -9,6 +9,8 @@ returns: every record on the contig with ``pos < stop`` and ``end > start``
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import os
 from typing import Iterable, Iterator
 
@@ -28,6 +30,31 @@ _BAM_FORMATS = ("bam", "bgzf:bam")
 _SAM_FORMATS = ("sam", "bgzf:sam", "gzip:sam")
 #: compressed bytes inflated per step of a whole-file scan
 SCAN_CHUNK = 16 << 20
+
+
+_PREFETCH = ThreadPoolExecutor(1, thread_name_prefix="bam-prefetch")
+
+
+def _first_boundary(carry: bytes, data) -> int | None:
+    """Position in ``data`` where the records begun in ``carry`` end (None: beyond ``data``).
+
+    ``carry`` starts at a record boundary.  A ``block_size`` below 32 stops
+    the walk there, leaving the error to the record decoder.
+    """
+    p, n = 0, len(carry)
+    while p < n:
+        if p + 4 <= n:
+            bs = int.from_bytes(carry[p:p + 4], "little", signed=True)
+        else:
+            need = p + 4 - n
+            if need > len(data):
+                return None
+            bs = int.from_bytes(carry[p:] + bytes(data[:need]), "little", signed=True)
+        if bs < 32:
+            return min(len(data), max(0, p + 4 - n))
+        p += 4 + bs
+    q = p - n
+    return q if q <= len(data) else None
 
 
 class _Carry:
@@ -132,60 +159,72 @@ class AlignmentFile:
 
     # -- whole file ----------------------------------------------------------
     def _scan(self, batch_size: int, chunk_bytes: int | None = None, with_offsets: bool = False):
-        """Yield ``(batch, voff_begin, voff_end)`` for the whole BAM, in file order."""
+        """Yield ``(batch, voff_begin, voff_end)`` for the whole BAM, in file order.
+
+        The next compressed range is inflated in a background thread while the
+        current one is decoded.  Records that straddle two ranges are decoded
+        from a small joined buffer (the carried tail plus the head of the next
+        range), so no range is copied as a whole.
+        """
         bgzf = self._bgzf
         chunk_bytes = chunk_bytes or SCAN_CHUNK
         n_ref = len(self.header.references)
-        coff, uoff = split_voffset(self._first_voffset)
-        pos = coff
+        coff, skip = split_voffset(self._first_voffset)
+        size = bgzf.size
+        rec_no = 0
         carry = _Carry()
         carry_bytes = b""
-        first_skip = uoff
-        rec_no = 0
-        size = bgzf.size
-        while pos < size:
-            rng = bgzf.inflate_range(pos, min(size, pos + chunk_bytes))
-            if rng.end_coffset <= pos:
-                break
-            pos = rng.end_coffset
-            final = pos >= size
-            skip, first_skip = first_skip, 0
-            if carry_bytes:
-                data = carry_bytes + rng.data[skip:]
-            else:
-                data = rng.data if skip == 0 else rng.data[skip:]
-            carry.segments.append((rng, skip, len(rng.data) - skip))
-            start = 0
+        state = {"consumed": 0}
+
+        def fetch(p):
+            return bgzf.inflate_range(p, min(size, p + chunk_bytes))
+
+        def decode(data, start, voffsets, final):
+            nonlocal rec_no
             while True:
                 batch, starts, consumed = decode_records(
-                    data, start, path=self.path, voffset_of=lambda p, c=carry: int(c.voffsets([p])[0]),
+                    data, start, path=self.path, voffset_of=lambda q: int(voffsets([q])[0]),
                     final=final, n_ref=n_ref, first_record=rec_no, max_records=batch_size,
                 )
                 rec_no += len(batch)
                 if len(batch):
                     if with_offsets:
-                        vb = carry.voffsets(starts)
                         ends = np.empty_like(starts)
                         ends[:-1] = starts[1:]
                         ends[-1] = consumed
-                        ve = carry.voffsets(ends)
+                        yield batch, voffsets(starts), voffsets(ends)
                     else:
-                        vb = ve = None
-                    yield batch, vb, ve
+                        yield batch, None, None
                 start = consumed
                 if len(batch) < batch_size:
-                    break
-            carry_bytes = data[consumed:]
-            # keep only the segments that still back the carried bytes
-            keep = len(carry_bytes)
-            new_segments = []
-            for rng_s, first, length in reversed(carry.segments):
-                if keep <= 0:
-                    break
-                take = min(keep, length)
-                new_segments.append((rng_s, first + length - take, take))
-                keep -= take
-            carry.segments = list(reversed(new_segments))
+                    state["consumed"] = consumed
+                    return
+
+        future = _PREFETCH.submit(fetch, coff) if coff < size else None
+        while future is not None:
+            rng = future.result()
+            if rng.end_coffset <= coff:
+                break
+            coff = rng.end_coffset
+            future = _PREFETCH.submit(fetch, coff) if coff < size else None
+            final = future is None
+            data = rng.data
+            start, skip = skip, 0
+            if carry_bytes:
+                boundary = _first_boundary(carry_bytes, data)
+                if boundary is None and not final:  # the carried record outlasts this range
+                    carry.segments.append((rng, 0, len(data)))
+                    carry_bytes += data
+                    continue
+                boundary = len(data) if boundary is None else boundary
+                carry.segments.append((rng, 0, boundary))
+                yield from decode(carry_bytes + data[:boundary], 0, carry.voffsets, True)
+                carry_bytes, carry.segments, start = b"", [], boundary
+            yield from decode(data, start, rng.voffsets, final)
+            consumed = state["consumed"]
+            if consumed < len(data):
+                carry_bytes = data[consumed:]
+                carry.segments = [(rng, consumed, len(data) - consumed)]
         if carry_bytes:  # pragma: no cover - decode_records(final=True) raises first
             raise FormatError("trailing bytes after the last record", path=self.path, field="block_size")
 
