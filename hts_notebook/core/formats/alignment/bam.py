@@ -25,6 +25,7 @@ import numpy as np
 
 from ...bgzf import BgzfReader, BgzfWriter, BLOCK_DATA_SIZE, MAX_BLOCK_SIZE
 from ...errors import FormatError, LimitExceededError, TruncatedFileError, format_offset
+from .bam_starts import find_record_starts, sequential_record_starts
 from .batch import REF_CONSUMING, AlignmentBatch, LazyAlignmentBatch
 from .header import AlignmentHeader
 
@@ -257,30 +258,6 @@ def _scan_aux_tag(blob: bytes, tag: bytes) -> tuple[int, int, int] | None:
 
 
 # ---------------------------------------------------------------- decode
-def _find_starts(data, start: int, stop: int, limit: int | None) -> tuple[list, int]:
-    """Walk the ``block_size`` chain; return (record start positions, position after last whole record)."""
-    unpack = _I32.unpack_from
-    starts = []
-    append = starts.append
-    p = start
-    last = stop - 4
-    count = 0
-    while p <= last:
-        bs = unpack(data, p)[0]
-        q = p + 4 + bs
-        if bs < 32 or q > stop:
-            if bs < 32:
-                append(p)  # reported by the caller with the record number
-                return starts, -1
-            break
-        append(p)
-        p = q
-        count += 1
-        if limit is not None and count >= limit:
-            break
-    return starts, p
-
-
 def decode_records(
     data,
     start: int = 0,
@@ -292,6 +269,7 @@ def decode_records(
     n_ref: int | None = None,
     first_record: int = 0,
     max_records: int | None = None,
+    record_starts: tuple | None = None,
 ) -> tuple[AlignmentBatch, np.ndarray, int]:
     """Decode all whole BAM records in ``data[start:stop]`` (SAMv1 §4.2).
 
@@ -314,6 +292,9 @@ def decode_records(
         Number of the first record (0-based), for messages.
     max_records : int, optional
         Stop after this many records.
+    record_starts : (starts, consumed), optional
+        Record starts already found (by :func:`find_record_starts`) for
+        exactly this ``start``/``stop``/``max_records``.
 
     Returns
     -------
@@ -335,7 +316,12 @@ def decode_records(
     """
     if stop is None:
         stop = len(data)
-    starts_list, consumed = _find_starts(data, start, stop, max_records)
+    if record_starts is not None:
+        starts_list, consumed = record_starts
+    elif max_records is None:
+        starts_list, consumed = find_record_starts(data, start, stop, n_ref=n_ref)
+    else:
+        starts_list, consumed = sequential_record_starts(data, start, stop, max_records)
 
     def where(pos_in_data: int) -> tuple[int, bool]:
         if voffset_of is not None:

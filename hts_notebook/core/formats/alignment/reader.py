@@ -21,6 +21,7 @@ from ...errors import FormatError, MissingIndexError, RegionError
 from ...region import MAX_POSITION, Region, parse_region
 from ...source import sniff_format
 from .bam import decode_records, read_bam_header
+from .bam_starts import find_record_starts
 from .batch import AlignmentBatch
 from .header import AlignmentHeader
 
@@ -177,15 +178,24 @@ class AlignmentFile:
         state = {"consumed": 0}
 
         def fetch(p):
-            return bgzf.inflate_range(p, min(size, p + chunk_bytes))
+            return bgzf.inflate_range(p, min(size, p + chunk_bytes), writable=True)
 
         def decode(data, start, voffsets, final):
             nonlocal rec_no
+            all_starts, all_consumed = find_record_starts(data, start, len(data), n_ref=n_ref)
+            k = 0
             while True:
+                piece = all_starts[k: k + batch_size]
+                if k + batch_size < len(all_starts):
+                    given = (piece, int(all_starts[k + batch_size]))
+                else:
+                    given = (piece, all_consumed)
                 batch, starts, consumed = decode_records(
                     data, start, path=self.path, voffset_of=lambda q: int(voffsets([q])[0]),
-                    final=final, n_ref=n_ref, first_record=rec_no, max_records=batch_size,
+                    final=final and k + batch_size >= len(all_starts), n_ref=n_ref, first_record=rec_no,
+                    max_records=batch_size, record_starts=given,
                 )
+                k += batch_size
                 rec_no += len(batch)
                 if len(batch):
                     if with_offsets:
