@@ -22,6 +22,10 @@ __all__ = [
     "open",
     "open_alignments",
     "open_fasta",
+    "open_bigwig",
+    "open_bigbed",
+    "open_tracks",
+    "open_intervals",
     "HtsError",
     "FormatError",
     "TruncatedFileError",
@@ -41,7 +45,7 @@ def open(path, *, index=None, reference=None, strict: bool = False):  # noqa: A0
     Parameters
     ----------
     path : str or os.PathLike
-        SAM, BAM, FASTA (plain or BGZF) or FASTQ.
+        SAM, BAM, FASTA (plain or BGZF), FASTQ, bigWig or bigBed.
     index : str, optional
         Index path (``.bai``/``.csi``/``.fai``); found next to the file by default.
     reference : str, optional
@@ -51,7 +55,7 @@ def open(path, *, index=None, reference=None, strict: bool = False):  # noqa: A0
 
     Returns
     -------
-    AlignmentFile, FastaFile or FastqFile
+    AlignmentFile, FastaFile, FastqFile, BigWigFile or BigBedFile
 
     Raises
     ------
@@ -69,6 +73,15 @@ def open(path, *, index=None, reference=None, strict: bool = False):  # noqa: A0
         from .core.formats.sequence.fastq import FastqFile
 
         return FastqFile(path)
+    if fmt in ("bgzf:text", "bgzf:data"):
+        from .core.index import find_index
+
+        if index is not None or find_index(path, "tbi") is not None:
+            return open_intervals(path, index=index)
+    if fmt == "bigwig":
+        return open_bigwig(path)
+    if fmt == "bigbed":
+        return open_bigbed(path)
     raise FormatError(f"unsupported or unrecognised format ({fmt or 'unknown'})", path=str(path), offset=0, field="magic")
 
 
@@ -84,6 +97,100 @@ def open_fasta(path, *, index=None):
     from .core.formats.sequence.fasta import FastaFile
 
     return FastaFile(path, index=index)
+
+
+def open_intervals(path, *, index=None):
+    """Open a bgzipped, tabix-indexed text file (BED, GFF3, GTF, VCF, TSV).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    index : str, optional
+        ``.tbi`` or ``.csi``; found next to the file by default.
+
+    Returns
+    -------
+    hts_notebook.core.formats.interval.TabixFile
+        ``.contigs``, ``.header_lines``, ``.fetch(region)`` (raw lines),
+        ``.query(region)`` (xarray Dataset on dim ``intervals``, 0-based
+        half-open ``interval_start``/``interval_stop``).
+
+    Raises
+    ------
+    MissingIndexError
+        No index.
+    FormatError
+        Not BGZF or a malformed index.
+    """
+    from .core.formats.interval import TabixFile
+
+    return TabixFile(path, index=index)
+
+
+def open_bigwig(path):
+    """Open a bigWig file; see :class:`hts_notebook.core.formats.bbi.bigwig.BigWigFile`.
+
+    Returns
+    -------
+    BigWigFile
+        ``.contigs``, ``.header``, ``.zoom_levels``, ``.values(region)``,
+        ``.stats(region, type, bins, exact)``, ``.intervals(region)``.
+
+    Raises
+    ------
+    FormatError
+        Not a bigWig, or a malformed header.
+    """
+    from .core.formats.bbi.bigwig import BigWigFile
+
+    return BigWigFile(path)
+
+
+def open_bigbed(path):
+    """Open a bigBed file; see :class:`hts_notebook.core.formats.bbi.bigbed.BigBedFile`."""
+    from .core.formats.bbi.bigbed import BigBedFile
+
+    return BigBedFile(path)
+
+
+def open_tracks(paths_or_dir, names=None):
+    """Open several bigWig files as one track set for batched window queries.
+
+    Parameters
+    ----------
+    paths_or_dir : path-like or list of path-like
+        bigWig files, or a directory whose ``*.bw`` / ``*.bigWig`` /
+        ``*.bigwig`` files are taken in name order.
+    names : list of str, optional
+        Track names (default: file names without extension).
+
+    Returns
+    -------
+    TrackSet
+        ``.windows(contigs, starts, length)`` -> DataArray ``(windows, positions, tracks)``.
+
+    Raises
+    ------
+    FormatError
+        A file is not a bigWig.
+    FileNotFoundError
+        A path does not exist, or the directory holds no bigWig.
+    """
+    import os
+
+    from .core.formats.bbi.bigwig import TrackSet
+
+    if isinstance(paths_or_dir, (str, os.PathLike)) and os.path.isdir(paths_or_dir):
+        d = os.fspath(paths_or_dir)
+        paths = sorted(os.path.join(d, f) for f in os.listdir(d)
+                       if f.lower().endswith((".bw", ".bigwig")) and os.path.isfile(os.path.join(d, f)))
+        if not paths:
+            raise FileNotFoundError(f"no bigWig files in {d}")
+    elif isinstance(paths_or_dir, (str, os.PathLike)):
+        paths = [paths_or_dir]
+    else:
+        paths = list(paths_or_dir)
+    return TrackSet(paths, names=names)
 
 
 def load_ipython_extension(ipython):

@@ -24,6 +24,7 @@ TOOLS = {
     "faidx": "faidx",
     "flagstat": "flagstat",
     "idxstats": "idxstats",
+    "tabix": "tabix",
 }
 
 

@@ -49,7 +49,7 @@ CHUNK_BYTES = 8 << 20
 
 def run(argv: list[str], out: BinaryIO, err: TextIO) -> int:
     try:
-        args = getopt(argv, "bcm:Mo:@:", {}, tool="index")
+        args = getopt(argv, "bcm:Mo:@:tf", {}, tool="index")
     except UsageError as exc:
         err.write(f"index: {exc}\n" + USAGE)
         return 1
@@ -57,8 +57,14 @@ def run(argv: list[str], out: BinaryIO, err: TextIO) -> int:
     min_shift = BAM_LIDX_SHIFT
     multiple = False
     fn_idx = None
+    tbi = force = explicit_b = False
     for key, val in args.options:
-        if key == "b":
+        if key == "t":
+            tbi = True
+        elif key == "f":
+            force = True
+        elif key == "b":
+            explicit_b = True
             csi = False
         elif key == "c":
             csi = True
@@ -86,6 +92,13 @@ def run(argv: list[str], out: BinaryIO, err: TextIO) -> int:
             print_error(err, "index", f'failed to open "{path}"', why)
             return 1
         if not _is_bam(path):
+            kind = _variant_kind(path)
+            if kind is not None:
+                rc = _index_variants(path, kind, tbi=tbi and not csi, min_shift=min_shift if min_shift != BAM_LIDX_SHIFT else 14,
+                                     fn_idx=fn_idx, force=force, err=err)
+                if rc:
+                    return rc
+                continue
             print_error(err, "index", f'"{path}" is in a format that cannot be usefully indexed')
             return 1
         try:
@@ -219,3 +232,129 @@ def write_index(index, target: str, csi: bool) -> None:
     from ..core import index as idx
 
     (idx.write_csi if csi else idx.write_bai)(index, target)
+
+
+# -- VCF.gz / BCF (bcftools index 1.16) ---------------------------------------
+def _variant_kind(path: str):
+    """``"vcf"`` for bgzipped VCF, ``"bcf"`` for BGZF BCF, else ``None``."""
+    from ..core.source import sniff_format
+
+    fmt = sniff_format(path) or ""
+    if fmt == "bgzf:vcf":
+        return "vcf"
+    if fmt == "bgzf:bcf":
+        return "bcf"
+    if fmt == "bgzf:text" and path.lower().endswith(".vcf.gz"):
+        return "vcf"
+    return None
+
+
+def _index_variants(path, kind, *, tbi, min_shift, fn_idx, force, err) -> int:
+    """``bcftools index`` for VCF.gz (CSI by default, TBI with ``-t``) and BCF (CSI only)."""
+    from ..core.index.csi import write_csi
+    from ..core.index.tbi import PRESETS, write_tbi
+
+    if kind == "bcf" and tbi:
+        print_error(err, "index", "TBI indices for BCF files are not supported")
+        return 1
+    target = fn_idx or f"{path}.{'tbi' if tbi else 'csi'}"
+    if not force and os.path.exists(target):
+        if os.stat(path).st_mtime <= os.stat(target).st_mtime:
+            err.write(f"[E::main_vcfindex] the index file exists. Please use '-f' to overwrite {target}\n")
+            return 1
+    try:
+        if kind == "vcf":
+            from ..core.index.tabix_build import build_tabix_index
+
+            index = build_tabix_index(path, PRESETS["vcf"], min_shift=0 if tbi else min_shift)
+        else:
+            index = index_bcf(path, min_shift=min_shift)
+    except HtsError as exc:
+        print_error(err, "index", f'failed to create index for "{path}": {exc}')
+        return 1
+    try:
+        (write_tbi if tbi else write_csi)(index, target)
+    except OSError as exc:
+        print_error(err, "index", f'failed to create or write index "{target}"', exc.strerror)
+        return 1
+    return 0
+
+
+def _bcf_contigs(text: bytes) -> tuple[int, int]:
+    """(number of contigs, longest length) from BCF header text, as htslib's contig dictionary holds them."""
+    import re
+
+    names: dict = {}
+    for line in text.split(b"\n"):
+        if not line.startswith(b"##contig=<"):
+            continue
+        m = re.search(rb"[<,]ID=([^,>]+)", line)
+        if not m or m.group(1) in names:
+            continue
+        ln = re.search(rb"[<,]length=(\d+)", line)
+        names[m.group(1)] = int(ln.group(1)) if ln else 0
+    return len(names), max(names.values(), default=0)
+
+
+def index_bcf(path: str, *, min_shift: int = 14):
+    """CSI of a BCF, as ``bcftools index`` 1.16 (``bcf_index``).
+
+    Reads only each record's ``l_shared``, ``l_indiv``, ``CHROM``, ``POS``
+    and ``rlen`` (BCFv2.2 fixed offsets).
+    TODO: use the BCF reader of core/formats/variant/bcf.py once it is in.
+    """
+    import struct
+
+    from ..core import index as idx
+    from ..core.bgzf import BgzfReader
+    from ..core.errors import FormatError, TruncatedFileError
+
+    with BgzfReader(path) as r:
+        rng = r.inflate_range(0)
+    data = rng.data
+    if data[:3] != b"BCF" or len(data) < 9:
+        raise FormatError("not a BCF file", path=path, offset=0, field="magic")
+    (l_text,) = struct.unpack_from("<I", data, 5)
+    pos = 9 + l_text
+    if pos > len(data):
+        raise TruncatedFileError(f"l_text={l_text} runs past the data", path=path, offset=5, field="l_text")
+    n_ids, max_len = _bcf_contigs(data[9:pos])
+    starts, chrom, p0, rlen = [], [], [], []
+    n = len(data)
+    while pos < n:
+        if pos + 24 > n:
+            raise TruncatedFileError("BCF record header cut short", path=path, offset=pos, field="l_shared")
+        l_shared, l_indiv, c, p, rl = struct.unpack_from("<IIiii", data, pos)
+        if l_shared < 24:
+            raise FormatError(f"l_shared={l_shared} is too small", path=path, offset=pos, field="l_shared")
+        starts.append(pos)
+        chrom.append(c)
+        p0.append(p)
+        rlen.append(rl)
+        pos += 8 + l_shared + l_indiv
+    if pos > n:
+        raise TruncatedFileError("BCF record runs past the data", path=path, offset=starts[-1], field="l_indiv")
+    starts_a = np.array(starts, dtype=np.int64)
+    ends = np.append(starts_a[1:], n) if len(starts) else np.zeros(0, dtype=np.int64)
+    vb = rng.voffsets(starts_a) if len(starts) else np.zeros(0, dtype=np.uint64)
+    ve = rng.voffsets(ends) if len(starts) else np.zeros(0, dtype=np.uint64)
+    if len(starts):
+        # end of data: htslib reports the EOF block, offset 0
+        from ..core.index.tabix_build import _end_voffset
+
+        ve[-1] = _end_voffset(rng)
+    if max_len == 0:
+        max_len = (1 << 31) - 1
+    need, depth, s = max_len + 256, 0, 1 << min_shift
+    while need > s:
+        depth += 1
+        s <<= 3
+    pos_a = np.array(p0, dtype=np.int64)
+    end_a = pos_a + np.array(rlen, dtype=np.int64)
+    n_ref = max([n_ids] + [c + 1 for c in chrom])
+    first = int(rng.voffsets([9 + l_text])[0])
+    if len(starts):
+        vb[0] = first
+    index = idx.build_index(np.array(chrom, dtype=np.int64), pos_a, end_a, np.zeros(len(starts), dtype=bool), vb, ve,
+                            n_ref, min_shift=min_shift, depth=depth, fmt="csi", path=path)
+    return index

@@ -63,6 +63,7 @@ function render({ model, el: root }) {
   const viewId = `v${++viewCounter}-${Math.random().toString(36).slice(2, 8)}`;
   let seq = 0;
   let lastSent = null;
+  let sentAt = 0;
   let data = null; // last reply: {meta, arrays}
   let view = null; // {contig, start, stop}
   let settleTimer = null;
@@ -152,6 +153,7 @@ function render({ model, el: root }) {
   function request(regionText) {
     const id = `${viewId}:${++seq}`;
     lastSent = id;
+    sentAt = performance.now();
     setStatus("loading\u2026", "loading");
     model.send({ type: "request", id, region: regionText, pad: 1.0 });
   }
@@ -187,6 +189,8 @@ function render({ model, el: root }) {
     }
     setStatus(msg.message || "", "ready");
     draw();
+    // request -> buffers drawn, for benchmarks (benchmarks/bench_widget.py)
+    root.dataset.roundTripMs = (performance.now() - sentAt).toFixed(1);
     scheduleSnapshot();
   }
 

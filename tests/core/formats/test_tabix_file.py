@@ -1,0 +1,100 @@
+"""TabixFile against the corpus tabix oracles (pysam.TabixFile) and the interval dataset."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import hts_notebook
+from hts_notebook.core.bgzf import compress
+from hts_notebook.core.errors import MissingIndexError, RegionError
+from hts_notebook.core.formats.interval import TabixFile
+from hts_notebook.core.index.tabix_build import build_tabix_index
+from hts_notebook.core.index.tbi import PRESETS, write_tbi
+from tests.conftest import corpus_files, ids, oracle_for
+
+TABIX_FILES = corpus_files("tabix", (".gz",))
+VCF_GZ = corpus_files("vcf", (".vcf.gz",))
+
+
+@pytest.mark.parametrize("path", TABIX_FILES, ids=ids(TABIX_FILES))
+def test_tabix_file__matches_oracle(path):
+    o = oracle_for(path)
+    with TabixFile(path) as t:
+        assert t.contigs == o["contigs"]
+        assert t.header_lines == o["header_lines"]
+        assert len(t.fetch()) == o["line_count"]
+        assert {c: len(t.fetch(c)) for c in t.contigs} == o["line_count_per_contig"]
+        for r in o["regions"]:
+            got = [x.decode() for x in t.fetch((r["contig"], r["start"], r["stop"]))]
+            assert len(got) == r["count"]
+            assert got[: len(r["lines"])] == r["lines"]
+            assert [x.decode() for x in t.fetch(r["region"])] == got
+
+
+@pytest.mark.parametrize("path", TABIX_FILES, ids=ids(TABIX_FILES))
+def test_tabix_file__each_shipped_index_agrees(path):
+    o = oracle_for(path)
+    for ext in o["indexes"]:
+        with TabixFile(path, index=str(path) + ext) as t:
+            for r in o["regions"]:
+                assert len(t.fetch((r["contig"], r["start"], r["stop"]))) == r["count"]
+
+
+@pytest.mark.parametrize("path", VCF_GZ, ids=ids(VCF_GZ))
+def test_tabix_file__vcf_counts_match_oracle(path):
+    o = oracle_for(path)
+    with TabixFile(path) as t:
+        assert len(t.fetch()) == o["record_count"]
+        per = {c: len(t.fetch(c)) for c in t.contigs}
+        assert {k: v for k, v in per.items() if v} == {k: v for k, v in o["record_count_per_contig"].items() if v}
+        for r in o.get("regions", []):
+            lines = t.fetch((r["contig"], r["start"], r["stop"]))
+            assert len(lines) == r["count"]
+            assert [int(x.split(b"\t")[1]) for x in lines][: len(r["records"])] == [x["pos"] for x in r["records"]]
+
+
+def _bed(tmp_path, text: bytes, name="x.bed.gz"):
+    p = tmp_path / name
+    p.write_bytes(compress(text))
+    write_tbi(build_tabix_index(p, PRESETS["bed"]), str(p) + ".tbi")
+    return p
+
+
+def test_tabix_file__query_bed_dataset(tmp_path):
+    p = _bed(tmp_path, b"#track\nchr1\t10\t20\tgeneA\t5\t+\t12\t18\nchr1\t30\t40\tgeneB\t.\t-\t30\t40\n"
+                       b"chr2\t0\t5\tgeneC\t1\t+\t0\t5\n")
+    t = hts_notebook.open_intervals(p)
+    ds = t.query("chr1:15-35")
+    assert ds.sizes["intervals"] == 2
+    assert list(ds.interval_start.values) == [10, 30] and list(ds.interval_stop.values) == [20, 40]
+    assert list(ds.interval_contig.values) == ["chr1", "chr1"]
+    assert list(ds.interval_name.values) == ["geneA", "geneB"]
+    assert ds.interval_score.values[0] == 5.0 and np.isnan(ds.interval_score.values[1])
+    assert list(ds.interval_thick_start.values) == [12, 30]
+    assert ds.attrs["region"] == "chr1:15-35"
+    assert t.header_lines == ["#track"]
+    # region end is closed: chr1:21-30 (0-based [20,30)) overlaps nothing
+    assert t.fetch("chr1:21-30") == []
+    assert t.fetch(("chr1", 19, 20)) == [b"chr1\t10\t20\tgeneA\t5\t+\t12\t18"]
+
+
+def test_tabix_file__query_gff_dataset(tmp_path):
+    p = tmp_path / "a.gff.gz"
+    p.write_bytes(compress(b"##gff-version 3\nc1\tsrc\tgene\t1\t100\t.\t+\t.\tID=g1\nc1\tsrc\tCDS\t10\t50\t2.5\t+\t0\tParent=g1\n"))
+    write_tbi(build_tabix_index(p, PRESETS["gff"]), str(p) + ".tbi")
+    ds = hts_notebook.open(p).query("c1")
+    assert list(ds.interval_start.values) == [0, 9] and list(ds.interval_stop.values) == [100, 50]
+    assert list(ds.interval_type.values) == ["gene", "CDS"]
+    assert list(ds.interval_phase.values) == [-1, 0]
+    assert list(ds.interval_attributes.values) == ["ID=g1", "Parent=g1"]
+
+
+def test_tabix_file__errors(tmp_path):
+    p = _bed(tmp_path, b"chr1\t1\t2\n")
+    with TabixFile(p) as t:
+        with pytest.raises(RegionError):
+            t.fetch("chrZ:1-10")
+    q = tmp_path / "noidx.bed.gz"
+    q.write_bytes(compress(b"chr1\t1\t2\n"))
+    with pytest.raises(MissingIndexError):
+        TabixFile(q)
