@@ -22,6 +22,7 @@ __all__ = [
     "open",
     "open_alignments",
     "open_fasta",
+    "open_variants",
     "open_bigwig",
     "open_bigbed",
     "open_tracks",
@@ -69,6 +70,8 @@ def open(path, *, index=None, reference=None, strict: bool = False):  # noqa: A0
         return open_alignments(path, index=index, reference=reference, strict=strict)
     if fmt in ("fasta", "bgzf:fasta", "gzip:fasta"):
         return open_fasta(path, index=index)
+    if fmt in ("vcf", "bgzf:vcf", "gzip:vcf", "bcf", "bgzf:bcf"):
+        return open_variants(path, index=index, strict=strict)
     if fmt in ("fastq", "bgzf:fastq", "gzip:fastq"):
         from .core.formats.sequence.fastq import FastqFile
 
@@ -90,6 +93,13 @@ def open_alignments(path, *, index=None, reference=None, strict: bool = False):
     from .core.formats.alignment.reader import AlignmentFile
 
     return AlignmentFile(path, index=index, reference=reference, strict=strict)
+
+
+def open_variants(path, *, index=None, strict: bool = False):
+    """Open a VCF (plain, gzip, BGZF) or BCF file; see :class:`hts_notebook.core.formats.variant.reader.VariantFile`."""
+    from .core.formats.variant.reader import VariantFile
+
+    return VariantFile(path, index=index, strict=strict)
 
 
 def open_fasta(path, *, index=None):

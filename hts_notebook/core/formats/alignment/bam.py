@@ -164,19 +164,40 @@ def _ragged_index(starts: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.
     return idx, offsets
 
 
-def _ranges_mask_take(u8: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
-    """Concatenate ``u8[starts[i]:starts[i]+lens[i]]`` for sorted, disjoint ranges (boolean-mask gather)."""
-    nz = lens > 0
-    if not nz.any():
+def _take_ranges(u8: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Concatenate ``u8[starts[i]:starts[i]+lens[i]]`` (any order, any overlap).
+
+    Records of equal length are copied as rows of a strided view (one row
+    copy per record, much faster than per-byte index arrays); short-read
+    files have one or a few distinct lengths.  Many distinct lengths (long
+    reads: few records) are gathered slice by slice.
+    """
+    n = len(starts)
+    if n == 0:
         return np.zeros(0, dtype=np.uint8)
-    s = starts[nz]
-    e = s + lens[nz]
-    lo, hi = int(s[0]), int(e[-1])  # work only on the span the ranges cover
-    d = np.zeros(hi - lo + 1, dtype=np.int8)
-    d[s - lo] = 1
-    d[e - lo] -= 1
-    mask = np.cumsum(d[:-1], dtype=np.int8).view(bool)
-    return u8[lo:hi][mask]
+    starts = np.asarray(starts, dtype=np.int64)
+    lens = np.asarray(lens, dtype=np.int64)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    total = int(offsets[-1])
+    out = np.empty(total, dtype=np.uint8)
+    if total == 0:
+        return out
+    uniq = np.unique(lens)
+    if len(uniq) > 32:
+        for s, e, o in zip(starts.tolist(), (starts + lens).tolist(), offsets[:-1].tolist()):
+            out[o: o + e - s] = u8[s:e]
+        return out
+    for length in uniq.tolist():
+        if length == 0:
+            continue
+        sel = np.flatnonzero(lens == length)
+        src = np.ndarray(buffer=u8, dtype=np.uint8, shape=(len(u8) - length + 1, length), strides=(1, 1))
+        if len(uniq) == 1:
+            return src[starts].reshape(-1)
+        dst = np.ndarray(buffer=out, dtype=np.uint8, shape=(total - length + 1, length), strides=(1, 1))
+        dst[offsets[sel]] = src[starts[sel]]
+    return out
 
 
 def reference_end(pos: np.ndarray, flag: np.ndarray, cigar: np.ndarray, cigar_offsets: np.ndarray) -> np.ndarray:
@@ -438,20 +459,28 @@ def decode_records(
                         aux_len[i] = len(blob)
                     np.cumsum(aux_len, out=aux_offsets[1:])
 
-    def load_name():
-        return _ranges_mask_take(u8, name_start, l_read_name - 1)
+    def pick(rows, *arrays):
+        return arrays if rows is None else tuple(a[rows] for a in arrays)
 
-    def load_seq():
-        return _unpack_seq(_ranges_mask_take(u8, seq_start, packed_len), l_seq, packed_len)
+    def load_name(rows):
+        s, ln = pick(rows, name_start, l_read_name - 1)
+        return _take_ranges(u8, s, ln)
 
-    def load_qual():
-        return _ranges_mask_take(u8, qual_start, l_seq)
+    def load_seq(rows):
+        s, pl, ls = pick(rows, seq_start, packed_len, l_seq)
+        return _unpack_seq(_take_ranges(u8, s, pl), ls, pl)
 
-    def load_aux():
+    def load_qual(rows):
+        s, ls = pick(rows, qual_start, l_seq)
+        return _take_ranges(u8, s, ls)
+
+    def load_aux(rows):
+        which = np.arange(n, dtype=np.int64) if rows is None else rows
         if not aux_override:
-            return _ranges_mask_take(u8, aux_start, aux_len)
+            s, ln = pick(rows, aux_start, aux_len)
+            return _take_ranges(u8, s, ln)
         parts = []
-        for i in range(n):  # rare: only files with CG tags
+        for i in which.tolist():  # rare: only files with CG tags
             blob = aux_override.get(i)
             parts.append(np.frombuffer(blob, dtype=np.uint8) if blob is not None
                          else u8[aux_start[i]: aux_start[i] + aux_len[i]])

@@ -262,14 +262,16 @@ class LazyAlignmentBatch(AlignmentBatch):
     The fixed columns, the CIGARs and all ``*_offsets`` are eager; ``name``,
     ``seq``, ``qual`` and ``aux`` are produced by loader callables the first
     time they are read (then cached).  A whole-file scan that only needs
-    positions and flags therefore never touches the sequence bytes.
-    Behaves exactly like an eager batch otherwise (``take``, ``concat``...).
+    positions and flags therefore never touches the sequence bytes, and
+    :meth:`take` on a lazy batch stays lazy, so a region query decodes the
+    sequences of the records it keeps only.
 
     Parameters
     ----------
     loaders : dict of str to callable
-        ``{"name": f, "seq": f, "qual": f, "aux": f}``; each returns the flat
-        value array of that field.
+        ``{"name": f, "seq": f, "qual": f, "aux": f}``; ``f(rows)`` returns
+        the flat values of that field for the records ``rows`` (an int64
+        index array, increasing) or of all records when ``rows`` is None.
     **eager
         Every other field of :class:`AlignmentBatch`.
     """
@@ -286,6 +288,33 @@ class LazyAlignmentBatch(AlignmentBatch):
     def __repr__(self) -> str:
         return f"LazyAlignmentBatch(n={len(self)}, pending={sorted(self.__dict__['_loaders'])})"
 
+    def take(self, idx) -> "AlignmentBatch":
+        idx = np.asarray(idx)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        idx = idx.astype(np.int64, copy=False)
+        pending = self.__dict__["_loaders"]
+        if not pending:
+            return AlignmentBatch.take(self, idx)
+        kw = {f: getattr(self, f)[idx] for f in _FIXED}
+        kw["cigar"], kw["cigar_offsets"] = ragged_take(self.cigar, self.cigar_offsets, idx)
+        loaders = {}
+        for val, off in (("name", "name_offsets"), ("seq", "seq_offsets"), ("aux", "aux_offsets"), ("qual", None)):
+            offsets = getattr(self, off or "seq_offsets")
+            if val in pending:
+                f = pending[val]
+                loaders[val] = (lambda rows, f=f, idx=idx: f(idx if rows is None else idx[rows]))
+                if off:
+                    lens = offsets[idx + 1] - offsets[idx]
+                    o = np.zeros(len(idx) + 1, dtype=np.int64)
+                    np.cumsum(lens, out=o[1:])
+                    kw[off] = o
+            else:
+                kw[val], o = ragged_take(getattr(self, val), offsets, idx)
+                if off:
+                    kw[off] = o
+        return LazyAlignmentBatch(loaders, **kw)
+
 
 def _lazy_property(name: str) -> property:
     key = "_value_" + name
@@ -294,7 +323,7 @@ def _lazy_property(name: str) -> property:
         d = self.__dict__
         value = d.get(key)
         if value is None:
-            value = np.asarray(d["_loaders"].pop(name)(), dtype=_DTYPES[name])
+            value = np.asarray(d["_loaders"].pop(name)(None), dtype=_DTYPES[name])
             d[key] = value
         return value
 
