@@ -352,7 +352,7 @@ class AlignmentFile:
         size = self._bgzf.size
         cend = min(size, ce + 1)
         while True:
-            rng = self._bgzf.inflate_range(cb, cend)
+            rng = self._bgzf.inflate_range(cb, cend, writable=True)
             final = rng.end_coffset >= size
             p0 = rng.position(beg)
             batch, starts, consumed = decode_records(
@@ -436,3 +436,16 @@ class AlignmentFile:
         elif region is not None:
             reg = "*"
         return alignment_dataset(batch, self.header, region=reg, source=self.path)
+
+    # -- pileup / coverage (hts_notebook.core.pileup) ----------------------------
+    def pileup(self, region, **kwargs):
+        """Per-position base counts; see :func:`hts_notebook.core.pileup.pileup`."""
+        from ...pileup import pileup
+
+        return pileup(self, region, **kwargs)
+
+    def coverage(self, region, bins=None, **kwargs):
+        """Per-position depth (or binned means); see :func:`hts_notebook.core.pileup.coverage`."""
+        from ...pileup import coverage
+
+        return coverage(self, region, bins, **kwargs)
