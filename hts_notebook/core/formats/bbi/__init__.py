@@ -1,0 +1,1 @@
+"""bigWig / bigBed (BBI) readers and writers."""
