@@ -150,9 +150,12 @@ class HtsMagics(Magics):
             if not os.path.exists(f):
                 raise UsageError(f"%hts view: no such file: {f}")
         try:
-            return RegionBrowser(files, region, reference=reference)
+            browser = RegionBrowser(files, region, reference=reference)
         except (HtsError, OSError, TypeError) as exc:
             raise UsageError(f"%hts view: {exc}") from None
+        if self.shell is not None and getattr(self.shell, "display_pub", None) is not None:
+            browser.show()  # shown even when assigned (`b = %hts view ...`); not shown twice otherwise
+        return browser
 
     def _cell(self, name: str, rest: list[str], cell: str):
         if name != "view":

@@ -163,6 +163,7 @@ class RegionBrowser(anywidget.AnyWidget):
         names = [_track_name(x, r, i) for i, (x, r) in enumerate(zip(items, self._readers))]
         self._display_handles: list = []
         self._published = False
+        self._shown_in = None
         super().__init__(
             contigs=contigs,
             tracks=[{"name": n, "kind": "alignments"} for n in names],
@@ -311,21 +312,43 @@ class RegionBrowser(anywidget.AnyWidget):
         return data, metadata
 
     def show(self):
-        """Display the browser and, after its first drawing, store a PNG with the output.
-
-        The output is updated once with an ``image/png`` fallback so notebooks
-        saved and viewed without a kernel (nbviewer, GitHub) still show a picture.
-        """
+        """Display the browser (same as leaving it as a cell's last expression)."""
         from IPython.display import display
 
-        self._display_handles.append(display(self, display_id=True))
+        display(self)
+
+    def _ipython_display_(self, **kwargs):
+        """Display through a display handle, so the first drawing can be saved with the output.
+
+        After the browser has drawn, the output is updated once with an
+        ``image/png`` fallback: notebooks saved and opened without a kernel
+        (nbviewer, GitHub, JupyterLab without the widget state) still show a
+        picture of the region.
+        """
+        from IPython import get_ipython
+        from IPython.display import display
+
+        ip = get_ipython()
+        count = getattr(ip, "execution_count", None)
+        if count is not None and count == self._shown_in:
+            return  # already shown by this cell (e.g. by the %hts magic that returned it)
+        self._shown_in = count
+        bundle = self._repr_mimebundle_()
+        if bundle is None:
+            return
+        data, metadata = bundle
+        self._display_handles.append(display(data, metadata=metadata, raw=True, display_id=True))
 
     def _on_snapshot(self, change):
         if self._published or not change["new"] or not self._display_handles:
             return
         self._published = True
+        bundle = self._repr_mimebundle_()
+        if bundle is None:
+            return
+        data, metadata = bundle
         for h in self._display_handles:
-            h.update(self)
+            h.update(data, metadata=metadata, raw=True)
 
     def __repr__(self) -> str:
         return f"RegionBrowser(region={self.region!r}, tracks={[tr['name'] for tr in self.tracks]})"

@@ -219,6 +219,22 @@ def test_region_browser__quickstart_view_cell_draws_and_pans(lab):
             assert start > 10001 and stop - start == 1999
             out = page.evaluate(KERNEL_EXEC, "print(browser.region)")
             assert out.strip() == new_region
+            # after its first drawing the output also carries a PNG, so a saved notebook keeps a picture
+            page.wait_for_function(
+                """() => {
+                  const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
+                  for (let i = 0; i < cells.length; i++) {
+                    const outs = cells.get(i).outputs;
+                    if (!outs) continue;
+                    for (let j = 0; j < outs.length; j++) {
+                      const d = outs.get(j).data;
+                      if (d && d['image/png'] && d['application/vnd.jupyter.widget-view+json']) return true;
+                    }
+                  }
+                  return false;
+                }""",
+                timeout=STEP_MS,
+            )
         finally:
             browser.close()
     assert external == [], external
