@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # this checkout, not another installed copy
 PEERS = HERE.parent.parent / "shared" / "bench"
 
 

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # this checkout, not another installed copy
 sys.path.insert(0, str(HERE.parent / "tests" / "widgets"))
 
 from jupyter_harness import JupyterLab  # noqa: E402
