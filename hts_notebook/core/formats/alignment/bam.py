@@ -499,15 +499,13 @@ def decode_records(
     return batch, starts, consumed
 
 
-# packed byte -> its two 4-bit base codes (high nibble first), one row per byte value
-_NIBBLE_PAIRS = np.stack([np.arange(256) >> 4, np.arange(256) & 15], axis=1).astype(np.uint8)
-
-
 def _unpack_seq(packed: np.ndarray, l_seq: np.ndarray, packed_len: np.ndarray) -> np.ndarray:
     """4-bit packed bases -> one code per base, dropping each odd-length read's pad nibble."""
     if not packed.size:
         return np.zeros(0, dtype=np.uint8)
-    nib = _NIBBLE_PAIRS[packed].reshape(-1)
+    nib = np.empty(2 * packed.size, dtype=np.uint8)
+    nib[0::2] = packed >> 4
+    nib[1::2] = packed & 15
     odd = np.flatnonzero(l_seq & 1)
     if odd.size:
         pad_end = np.cumsum(2 * packed_len)
