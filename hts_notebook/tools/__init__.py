@@ -24,7 +24,9 @@ TOOLS = {
     "faidx": "faidx",
     "flagstat": "flagstat",
     "idxstats": "idxstats",
+    "depth": "depth",
     "tabix": "tabix",
+    "mpileup": "mpileup",
 }
 
 

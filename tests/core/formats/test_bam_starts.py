@@ -6,6 +6,7 @@ import hts_notebook as hts
 from hts_notebook.core.bgzf import BgzfReader
 from hts_notebook.core.formats.alignment import bam_starts
 from hts_notebook.core.formats.alignment.bam import read_bam_header
+from hts_notebook.core.formats.alignment.batch import ragged_take
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +59,19 @@ def test_find_record_starts__decoy_record_inside_a_name_is_not_trusted(demo_data
     truth, c1 = bam_starts.sequential_record_starts(bytes(bad), first, len(bad))
     fast, c2 = bam_starts.find_record_starts(bytes(bad), first, len(bad), n_ref=2)
     assert c1 == c2 and np.array_equal(fast, np.array(truth))
+
+
+def test_lazy_batch__take_after_partial_decode_keeps_every_field(demo_data):
+    from hts_notebook.core.formats.alignment.bam import decode_records
+
+    data, first = demo_data
+    batch, _, _ = decode_records(data, first, n_ref=2)
+    whole_qual = batch.qual.copy()  # decode one lazy field before taking
+    idx = np.arange(0, len(batch), 7)
+    sub = batch.take(idx)
+    eager = batch.take(np.arange(len(batch)))  # reference: everything decoded
+    for name in ("name", "seq", "qual", "aux", "cigar"):
+        offsets = getattr(eager, {"qual": "seq_offsets"}.get(name, name + "_offsets"))
+        want, _ = ragged_take(getattr(eager, name), offsets, idx)
+        assert np.array_equal(getattr(sub, name), want), name
+    assert np.array_equal(batch.qual, whole_qual)

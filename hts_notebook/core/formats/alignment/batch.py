@@ -280,8 +280,11 @@ class LazyAlignmentBatch(AlignmentBatch):
         d = self.__dict__
         d["_loaders"] = dict(loaders)
         for name, value in eager.items():
-            d[name] = np.asarray(value, dtype=_DTYPES[name])
-        missing = [f.name for f in fields(AlignmentBatch) if f.name not in d and f.name not in d["_loaders"]]
+            # a lazy field given eagerly lives where its property looks for it
+            key = "_value_" + name if name in _LAZY_FIELDS else name
+            d[key] = np.asarray(value, dtype=_DTYPES[name])
+        missing = [f.name for f in fields(AlignmentBatch)
+                   if f.name not in eager and f.name not in d["_loaders"]]
         if missing:
             raise TypeError(f"LazyAlignmentBatch is missing {missing}")
 

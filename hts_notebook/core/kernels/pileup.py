@@ -1,0 +1,283 @@
+"""Per-base pileup counts: A, C, G, T, N, deletions and insertions per position.
+
+The work is split the same way as :mod:`.coverage`:
+
+* :func:`pileup_events` (numpy, vectorised over all reads at once) expands the
+  CIGARs (reusing :func:`.coverage.expand_cigar`) into one row per *event*:
+  an aligned base (``M = X``), a deleted reference base (``D``), or an
+  insertion following a reference base.  Each row carries its reference
+  position, a base category (:data:`BASE_LABELS` index), a quality and the
+  read's strand.
+* :func:`pileup_counts_numpy` / :func:`pileup_counts_jax` scatter-add the
+  events that pass the base-quality filter into a ``(length, 7)`` table (or
+  ``(length, 2, 7)`` per strand).  The JAX version pads the event count and
+  the window length to power-of-two buckets (:func:`._jax.bucket`), so a
+  window that moves or changes size within its bucket reuses the compiled
+  program (see :data:`.coverage.TRACE_COUNTS`, key ``"pileup"``).
+
+Quality of each event, as htslib's pileup reports it (``bam_pileup1_t.qpos``):
+
+* aligned base: its own base quality;
+* deletion: the quality of the next query base (htslib points ``qpos`` there);
+  0 when there is none;
+* insertion: the quality of the event it follows (the base or deletion at the
+  same column), so an insertion is counted exactly when the read itself is
+  counted at that column (samtools mpileup prints ``+N...`` only on shown reads).
+
+Reads without SEQ (``*``) give base ``N`` with quality 0 (htslib's reading of
+``qpos >= l_qseq``).  All positions are 0-based.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._jax import bucket, get_jax
+from .coverage import TRACE_COUNTS, expand_cigar
+
+__all__ = [
+    "BASE_LABELS",
+    "N_BASES",
+    "base_category",
+    "pileup_events",
+    "pileup_counts_numpy",
+    "pileup_counts_jax",
+    "pileup_counts",
+]
+
+#: labels of the ``bases`` dimension (DESIGN.md §3)
+BASE_LABELS = ("A", "C", "G", "T", "N", "del", "ins")
+N_BASES = len(BASE_LABELS)
+DEL, INS = 5, 6
+
+#: 4-bit BAM base code (``=ACMGRSVTWYHKDBN``) -> category 0..4 (A C G T, anything else N)
+_CODE_TO_CAT = np.full(16, 4, dtype=np.int8)
+_CODE_TO_CAT[[1, 2, 4, 8]] = [0, 1, 2, 3]
+
+_MATCH = np.zeros(16, dtype=bool)
+_MATCH[[0, 7, 8]] = True  # M = X
+_REF_OP = np.zeros(16, dtype=bool)
+_REF_OP[[0, 2, 3, 7, 8]] = True  # M D N = X
+
+
+def base_category(codes: np.ndarray) -> np.ndarray:
+    """4-bit BAM base codes -> base category (0 A, 1 C, 2 G, 3 T, 4 anything else)."""
+    return _CODE_TO_CAT[np.asarray(codes, dtype=np.uint8) & 15]
+
+
+def _per_base(ops: dict, sel: np.ndarray):
+    """Expand the selected ops to one row per reference base: (op row, offset in op)."""
+    idx = np.flatnonzero(sel)
+    lens = ops["length"][idx]
+    total = int(lens.sum())
+    rows = np.repeat(idx, lens)
+    starts = np.cumsum(lens) - lens
+    within = np.arange(total, dtype=np.int64) - np.repeat(starts, lens)
+    return rows, within
+
+
+def pileup_events(pos, cigar, cigar_offsets, seq, seq_offsets, qual, *, reverse=None,
+                  deletions: bool = True, insertions: bool = True, ops: dict | None = None) -> dict:
+    """Expand alignments into pileup events, vectorised over all reads.
+
+    Parameters
+    ----------
+    pos : (n,) int
+        0-based leftmost reference position of each read.
+    cigar, cigar_offsets
+        Flat BAM-encoded CIGAR ops and their ``(n + 1,)`` offsets.
+    seq : (m,) uint8
+        Flat 4-bit base codes; ``seq_offsets`` ``(n + 1,)`` ragged offsets
+        (an empty range is SEQ ``*``).
+    qual : (m,) uint8
+        Flat base qualities aligned with ``seq`` (may be a modified copy,
+        e.g. after overlap handling).
+    reverse : (n,) bool, optional
+        Strand of each read (FLAG 0x10); all forward when omitted.
+    deletions, insertions : bool
+        Emit ``del`` / ``ins`` events.
+    ops : dict, optional
+        A precomputed :func:`.coverage.expand_cigar` result for these reads.
+
+    Returns
+    -------
+    dict of str to ndarray, each (k,)
+        ``ref_pos`` (int64, 0-based), ``base`` (int8, index into
+        :data:`BASE_LABELS`), ``qual`` (int16), ``strand`` (int8, 1 = reverse),
+        ``read`` (int64), ``qpos`` (int64, query offset; for deletions the next
+        base), ``kind`` (int8: 0 base, 1 deletion, 2 insertion).
+    """
+    pos = np.asarray(pos, dtype=np.int64)
+    n = len(pos)
+    if ops is None:
+        ops = expand_cigar(pos, cigar, cigar_offsets)
+    seq_offsets = np.asarray(seq_offsets, dtype=np.int64)
+    seq = np.asarray(seq, dtype=np.uint8)
+    qual = np.asarray(qual, dtype=np.uint8)
+    qlen = np.diff(seq_offsets)
+    strand_of = np.zeros(n, dtype=np.int8) if reverse is None else np.asarray(reverse, dtype=np.int8)
+
+    op = ops["op"]
+    length = ops["length"]
+    parts = []
+
+    def lookup(read, qpos):
+        ok = qpos < qlen[read]
+        flat = np.where(ok, seq_offsets[read] + qpos, 0)
+        if len(seq):
+            b = np.where(ok, _CODE_TO_CAT[seq[flat] & 15], 4).astype(np.int8)
+            q = np.where(ok, qual[flat], 0).astype(np.int16)
+        else:
+            b = np.full(len(read), 4, dtype=np.int8)
+            q = np.zeros(len(read), dtype=np.int16)
+        return b, q
+
+    # aligned bases
+    rows, within = _per_base(ops, _MATCH[op] & (length > 0))
+    read = ops["read"][rows]
+    qpos = ops["query_start"][rows] + within
+    b, q = lookup(read, qpos)
+    parts.append((ops["ref_start"][rows] + within, b, q, read, qpos, 0))
+    if deletions:
+        rows, within = _per_base(ops, (op == 2) & (length > 0))
+        read = ops["read"][rows]
+        qpos = ops["query_start"][rows]
+        _, q = lookup(read, qpos)
+        parts.append((ops["ref_start"][rows] + within, np.full(len(rows), DEL, np.int8), q, read, qpos, 1))
+    if insertions and len(op):
+        # next op of the same read, skipping padding (P)
+        k = len(op)
+        idx = np.arange(k)
+        cand = np.where(op != 6, idx, k)
+        first_ge = np.minimum.accumulate(cand[::-1])[::-1]  # first non-P op at or after i
+        after = np.append(first_ge[1:], k)
+        same = np.zeros(k, dtype=bool)
+        valid = after < k
+        same[valid] = ops["read"][after[valid]] == ops["read"][valid]
+        opn = np.where(valid, op[np.minimum(after, k - 1)], 255)
+        sel = same & (opn == 1) & ((_MATCH[op]) | (op == 2)) & (length > 0)
+        rows = np.flatnonzero(sel)
+        read = ops["read"][rows]
+        last = ops["ref_start"][rows] + length[rows] - 1
+        is_del = op[rows] == 2
+        qpos = np.where(is_del, ops["query_start"][rows], ops["query_start"][rows] + length[rows] - 1)
+        _, q = lookup(read, qpos)
+        parts.append((last, np.full(len(rows), INS, np.int8), q, read, qpos, 2))
+
+    out = {
+        "ref_pos": np.concatenate([p[0] for p in parts]).astype(np.int64),
+        "base": np.concatenate([p[1] for p in parts]).astype(np.int8),
+        "qual": np.concatenate([p[2] for p in parts]).astype(np.int16),
+        "read": np.concatenate([p[3] for p in parts]).astype(np.int64),
+        "qpos": np.concatenate([p[4] for p in parts]).astype(np.int64),
+        "kind": np.concatenate([np.full(len(p[0]), p[5], np.int8) for p in parts]),
+    }
+    out["strand"] = strand_of[out["read"]] if n else np.zeros(0, np.int8)
+    return out
+
+
+def _check(length: int) -> int:
+    length = int(length)
+    if length < 0:
+        raise ValueError(f"window length {length} < 0")
+    return length
+
+
+def pileup_counts_numpy(ref_pos, base, qual, strand, region_start: int, length: int, *,
+                        min_base_quality: int = 0, stranded: bool = False) -> np.ndarray:
+    """Count events per position and base category (numpy reference).
+
+    Parameters
+    ----------
+    ref_pos : (k,) int
+        0-based reference position of each event.
+    base : (k,) int
+        Category 0..6 (:data:`BASE_LABELS`).
+    qual : (k,) int
+        Event quality; events with ``qual < min_base_quality`` are dropped.
+    strand : (k,) int
+        0 forward, 1 reverse (used when ``stranded``).
+    region_start, length : int
+        Window ``[region_start, region_start + length)``; events outside are dropped.
+    min_base_quality : int
+    stranded : bool
+        Separate the two strands.
+
+    Returns
+    -------
+    (length, 7) int32, or (length, 2, 7) when ``stranded``
+    """
+    length = _check(length)
+    rel = np.asarray(ref_pos, dtype=np.int64) - int(region_start)
+    keep = (rel >= 0) & (rel < length) & (np.asarray(qual) >= int(min_base_quality))
+    ns = 2 if stranded else 1
+    flat = np.zeros(length * ns * N_BASES, dtype=np.int32)
+    s = np.asarray(strand, dtype=np.int64) if stranded else 0
+    idx = (rel * ns + s) * N_BASES + np.asarray(base, dtype=np.int64)
+    np.add.at(flat, idx[keep], 1)
+    return flat.reshape((length, 2, N_BASES) if stranded else (length, N_BASES))
+
+
+_JITTED: dict = {}
+
+
+def _counts_fn():
+    fn = _JITTED.get("pileup")
+    if fn is None:
+        jax = get_jax()
+        import jax.numpy as jnp
+
+        def kernel(rel, base, qual, strand, n_valid, length, min_bq, padded_length, ns):
+            TRACE_COUNTS["pileup"] += 1  # runs only while tracing
+            i = jnp.arange(rel.shape[0], dtype=jnp.int32)
+            ok = (i < n_valid) & (rel >= 0) & (rel < length) & (qual >= min_bq)
+            idx = (rel * ns + strand) * N_BASES + base
+            idx = jnp.where(ok, idx, padded_length * ns * N_BASES)  # out of range -> dropped
+            flat = jnp.zeros(padded_length * ns * N_BASES, dtype=jnp.int32)
+            return flat.at[idx].add(1, mode="drop")
+
+        fn = _JITTED["pileup"] = jax.jit(kernel, static_argnums=(7, 8))
+    return fn
+
+
+def pileup_counts_jax(ref_pos, base, qual, strand, region_start: int, length: int, *,
+                      min_base_quality: int = 0, stranded: bool = False) -> np.ndarray:
+    """Counts as :func:`pileup_counts_numpy`, with a jitted JAX scatter-add.
+
+    The event count is padded to ``bucket(k)`` and the window to
+    ``bucket(length)``; the real sizes, the window start and the quality
+    threshold are traced values, so none of them recompiles within a bucket.
+
+    Returns
+    -------
+    (length, 7) int32 numpy array, or (length, 2, 7) when ``stranded``
+    """
+    length = _check(length)
+    rel64 = np.asarray(ref_pos, dtype=np.int64) - int(region_start)
+    inside = (rel64 >= 0) & (rel64 < length)
+    k = len(rel64)
+    nb = bucket(k, minimum=4096)
+    padded_len = bucket(length, minimum=1024)
+    ns = 2 if stranded else 1
+    rel = np.zeros(nb, dtype=np.int32)
+    rel[:k] = np.where(inside, rel64, -1)
+    b = np.zeros(nb, dtype=np.int32)
+    b[:k] = base
+    q = np.zeros(nb, dtype=np.int32)
+    q[:k] = qual
+    s = np.zeros(nb, dtype=np.int32)
+    if stranded:
+        s[:k] = strand
+    out = _counts_fn()(rel, b, q, s, np.int32(k), np.int32(length), np.int32(min_base_quality), padded_len, ns)
+    out = np.asarray(out)[: length * ns * N_BASES]
+    return out.reshape((length, 2, N_BASES) if stranded else (length, N_BASES))
+
+
+def pileup_counts(events: dict, region_start: int, length: int, *, min_base_quality: int = 0,
+                  stranded: bool = False, backend: str = "jax") -> np.ndarray:
+    """Count a :func:`pileup_events` result over a window with the chosen backend."""
+    args = (events["ref_pos"], events["base"], events["qual"], events["strand"], region_start, length)
+    if backend == "numpy":
+        return pileup_counts_numpy(*args, min_base_quality=min_base_quality, stranded=stranded)
+    if backend != "jax":
+        raise ValueError(f"unknown backend {backend!r} (jax, numpy)")
+    return pileup_counts_jax(*args, min_base_quality=min_base_quality, stranded=stranded)

@@ -1,0 +1,82 @@
+"""Pileup kernel: event expansion, JAX == numpy reference, bucketed shapes."""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hts_notebook.core.formats.alignment.batch import cigar_from_string, encode_seq
+from hts_notebook.core.kernels import coverage as cov
+from hts_notebook.core.kernels import pileup as pk
+
+
+def _reads(rows):
+    """rows: (pos, cigar text, seq text, quals)"""
+    cig = [cigar_from_string(r[1]) for r in rows]
+    coff = np.concatenate([[0], np.cumsum([len(c) for c in cig])]).astype(np.int64)
+    seqs = [encode_seq(r[2].encode()) for r in rows]
+    soff = np.concatenate([[0], np.cumsum([len(s) for s in seqs])]).astype(np.int64)
+    qual = np.concatenate([np.asarray(r[3], np.uint8) for r in rows]) if rows else np.zeros(0, np.uint8)
+    return (np.array([r[0] for r in rows], np.int64), np.concatenate(cig), coff,
+            np.concatenate(seqs), soff, qual)
+
+
+def test_pileup_events__bases_deletions_insertions():
+    pos, cig, coff, seq, soff, qual = _reads([(10, "2M1I2M2D1M", "ACGTAC", [30, 31, 32, 33, 34, 35])])
+    ev = pk.pileup_events(pos, cig, coff, seq, soff, qual)
+    table = sorted(zip(ev["ref_pos"].tolist(), ev["base"].tolist(), ev["qual"].tolist()))
+    # bases A C at 10 11, insertion G after 11, T A at 12 13, deletions at 14 15 (qual of next base C), C at 16
+    assert table == [(10, 0, 30), (11, 1, 31), (11, 6, 31), (12, 3, 33), (13, 0, 34),
+                     (14, 5, 35), (15, 5, 35), (16, 1, 35)]
+
+
+def test_pileup_events__seq_star_gives_n_with_quality_zero():
+    pos, cig, coff, seq, soff, qual = _reads([(0, "3M", "", [])])
+    ev = pk.pileup_events(pos, cig, coff, seq, soff, qual)
+    assert ev["base"].tolist() == [4, 4, 4] and ev["qual"].tolist() == [0, 0, 0]
+
+
+def test_pileup_counts_numpy__quality_filter_and_window():
+    counts = pk.pileup_counts_numpy([5, 5, 6, 9], [0, 1, 5, 2], [30, 10, 20, 40], [0, 1, 0, 0], 5, 3,
+                                    min_base_quality=13)
+    assert counts.shape == (3, 7)
+    assert counts[0].tolist() == [1, 0, 0, 0, 0, 0, 0]
+    assert counts[1].tolist() == [0, 0, 0, 0, 0, 1, 0]
+    assert counts[2].sum() == 0  # position 9 lies outside [5, 8)
+
+
+def test_pileup_counts_numpy__stranded_split():
+    counts = pk.pileup_counts_numpy([0, 0, 0], [2, 2, 3], [30, 30, 30], [0, 1, 1], 0, 1, stranded=True)
+    assert counts.shape == (1, 2, 7)
+    assert counts[0, 0].tolist() == [0, 0, 1, 0, 0, 0, 0]
+    assert counts[0, 1].tolist() == [0, 0, 1, 1, 0, 0, 0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_pileup_counts_jax__equals_numpy_reference(data):
+    k = data.draw(st.integers(0, 300))
+    length = data.draw(st.integers(0, 700))
+    start = data.draw(st.integers(0, 50))
+    pos = data.draw(st.lists(st.integers(0, 800), min_size=k, max_size=k))
+    base = data.draw(st.lists(st.integers(0, 6), min_size=k, max_size=k))
+    qual = data.draw(st.lists(st.integers(0, 60), min_size=k, max_size=k))
+    strand = data.draw(st.lists(st.integers(0, 1), min_size=k, max_size=k))
+    mbq = data.draw(st.integers(0, 40))
+    stranded = data.draw(st.booleans())
+    a = pk.pileup_counts_numpy(pos, base, qual, strand, start, length, min_base_quality=mbq, stranded=stranded)
+    b = pk.pileup_counts_jax(pos, base, qual, strand, start, length, min_base_quality=mbq, stranded=stranded)
+    assert a.shape == b.shape
+    np.testing.assert_array_equal(a, b)
+
+
+def test_pileup_counts_jax__no_recompilation_within_a_bucket():
+    rng = np.random.default_rng(1)
+    pk.pileup_counts_jax([1], [0], [30], [0], 0, 600)  # warm the (4096 events, 1024 positions) bucket
+    before = cov.TRACE_COUNTS["pileup"]
+    for start, length, k in ((0, 700, 100), (5000, 1000, 3000), (123, 513, 4096)):
+        pos = rng.integers(start, start + length, k)
+        out = pk.pileup_counts_jax(pos, rng.integers(0, 7, k), rng.integers(0, 40, k), np.zeros(k, int), start,
+                                   length, min_base_quality=int(rng.integers(0, 30)))
+        assert out.shape == (length, 7)
+    assert cov.TRACE_COUNTS["pileup"] == before
