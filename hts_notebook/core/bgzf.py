@@ -476,6 +476,42 @@ class BgzfWriter:
         self._coffset += len(block)
         self._uoffset_total += len(data)
 
+    def write_records(self, data, sizes) -> None:
+        """Write consecutive records, cutting blocks only between records where they fit.
+
+        As htslib does for BAM and BCF: a record that does not fit in what is
+        left of the current block starts a new block, so most records can be
+        read from a single block; a record larger than a block is split.
+
+        Parameters
+        ----------
+        data : bytes-like
+            The records, back to back.
+        sizes : array of int
+            Byte length of each record (summing to ``len(data)``).
+        """
+        if not len(data):
+            return
+        ends = np.cumsum(np.asarray(sizes, dtype=np.int64))
+        mv = memoryview(data)
+        pos, total = 0, len(data)
+        while pos < total:
+            room = BLOCK_DATA_SIZE - len(self._buf)
+            k = int(np.searchsorted(ends, pos + room, side="right"))
+            cut = int(ends[k - 1]) if k > 0 and ends[k - 1] > pos else pos
+            if cut == pos:
+                if self._buf:
+                    self.flush()
+                    continue
+                nxt = int(ends[np.searchsorted(ends, pos, side="right")])
+                self.write(mv[pos:nxt])  # one record larger than a block: split it
+                pos = nxt
+                continue
+            self.write(mv[pos:cut])
+            pos = cut
+            if pos < total:
+                self.flush()
+
     def flush(self) -> None:
         """End the current block (no-op when it is empty)."""
         if self._buf:

@@ -732,28 +732,7 @@ class BamWriter:
         n_ref = len(self.header.references)
         if batch.ref_id.size and (batch.ref_id.max() >= n_ref or batch.next_ref_id.max() >= n_ref):
             raise FormatError(f"reference id beyond the header's {n_ref} references", field="refID")
-        ends = np.cumsum(sizes)
-        mv = memoryview(data)
-        pos = 0
-        total = len(data)
-        w = self._bgzf
-        while pos < total:
-            room = BLOCK_DATA_SIZE - len(w._buf)
-            # last record end that fits in the current block
-            k = int(np.searchsorted(ends, pos + room, side="right"))
-            cut = int(ends[k - 1]) if k > 0 and ends[k - 1] > pos else pos
-            if cut == pos:
-                if w._buf:
-                    w.flush()
-                    continue
-                nxt = int(ends[np.searchsorted(ends, pos, side="right")])
-                w.write(mv[pos:nxt])  # one record larger than a block: split it
-                pos = nxt
-                continue
-            w.write(mv[pos:cut])
-            pos = cut
-            if pos < total:
-                w.flush()
+        self._bgzf.write_records(data, sizes)
 
     def tell(self) -> int:
         """Virtual offset of the next record."""

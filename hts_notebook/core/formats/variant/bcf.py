@@ -1446,26 +1446,7 @@ class BcfWriter:
         data, sizes = encode_bcf_records(batch, self.header)
         if not data:
             return
-        ends = np.cumsum(sizes)
-        mv = memoryview(data)
-        pos, total = 0, len(data)
-        w = self._bgzf
-        while pos < total:
-            room = BLOCK_DATA_SIZE - len(w._buf)
-            k = int(np.searchsorted(ends, pos + room, side="right"))
-            cut = int(ends[k - 1]) if k > 0 and ends[k - 1] > pos else pos
-            if cut == pos:
-                if w._buf:
-                    w.flush()
-                    continue
-                nxt = int(ends[np.searchsorted(ends, pos, side="right")])
-                w.write(mv[pos:nxt])  # a record larger than a block: split it
-                pos = nxt
-                continue
-            w.write(mv[pos:cut])
-            pos = cut
-            if pos < total:
-                w.flush()
+        self._bgzf.write_records(data, sizes)
 
     def tell(self) -> int:
         """Virtual offset of the next record."""
