@@ -36,6 +36,8 @@ __all__ = [
     "read_gzi",
     "write_gzi",
     "build_gzi",
+    "RecordStream",
+    "RecordChunk",
 ]
 
 #: the 28-byte empty block that ends every BGZF file (SAMv1 §4.1.2)
@@ -306,6 +308,13 @@ class BgzfReader:
         uoffs = np.zeros(len(parts) + 1, dtype=np.int64)
         np.cumsum(sizes, out=uoffs[1:])
         return InflatedRange(b"".join(parts), coffs, uoffs, pos)
+
+    def inflated_bound(self) -> int:
+        """Upper bound on the inflated size of the whole file (each block is >= 26 bytes and inflates to <= 64 KiB).
+
+        Readers check header lengths against it before allocating.
+        """
+        return (self.size // 26 + 1) * MAX_BLOCK_SIZE
 
     def read_all(self) -> bytes:
         """Inflate the whole file."""
@@ -603,3 +612,172 @@ def build_gzi(target) -> list[tuple[int, int]]:
         upos += isize
         pos += block_size
     return entries
+
+
+# -- streaming whole records -----------------------------------------------
+_PREFETCH: ThreadPoolExecutor | None = None
+
+
+def _prefetch_pool() -> ThreadPoolExecutor:
+    global _PREFETCH
+    if _PREFETCH is None:
+        _PREFETCH = ThreadPoolExecutor(1, thread_name_prefix="bgzf-prefetch")
+    return _PREFETCH
+
+
+class RecordChunk:
+    """One piece of a :class:`RecordStream`: inflated data that a decoder walks.
+
+    Attributes
+    ----------
+    data : bytes or bytearray
+        Inflated bytes.
+    start : int
+        Position in ``data`` of the first record to decode.
+    final : bool
+        No data follows (an incomplete trailing record is a truncation).
+    consumed : int
+        Set by the consumer: position just past the last record it decoded
+        (the rest is carried into the next chunk).
+    """
+
+    __slots__ = ("data", "start", "final", "consumed", "_voffsets")
+
+    def __init__(self, data, start, final, voffsets):
+        self.data, self.start, self.final, self._voffsets = data, start, final, voffsets
+        self.consumed = start
+
+    def voffsets(self, positions) -> np.ndarray:
+        """BGZF virtual offsets (uint64) of positions in :attr:`data`."""
+        return self._voffsets(np.asarray(positions, dtype=np.int64))
+
+    def voffset(self, position: int) -> int:
+        return int(self._voffsets(np.asarray([position], dtype=np.int64))[0])
+
+
+class RecordStream:
+    """Inflate a BGZF file of length-prefixed records in big chunks, never splitting a record.
+
+    Used by the BAM and BCF readers for whole-file scans.  The next range is
+    inflated in a background thread while the consumer decodes the current
+    one.  Records left incomplete at the end of a range are decoded from a
+    small joined buffer (the carried tail plus the head of the next range), so
+    no range is copied as a whole.
+
+    Parameters
+    ----------
+    reader : BgzfReader
+    first_voffset : int
+        Virtual offset of the first record (just past the file header).
+    head_size : int
+        Bytes needed to know a record's size (4 for BAM, 8 for BCF).
+    record_size : callable
+        ``record_size(head: bytes) -> int or None``: total bytes of the record
+        starting with ``head``, or None when the head is invalid (the decoder
+        then reports the error).
+    chunk_bytes : int
+        Compressed bytes inflated per step.
+    writable : bool
+        Inflate into ``bytearray`` chunks (no join copy) rather than ``bytes``.
+
+    Yields
+    ------
+    RecordChunk
+        The consumer must set :attr:`RecordChunk.consumed` before asking for
+        the next chunk.
+
+    Raises
+    ------
+    TruncatedFileError
+        The file ends inside its header or inside a record.
+    """
+
+    def __init__(self, reader: "BgzfReader", first_voffset: int, *, head_size: int, record_size,
+                 chunk_bytes: int = 16 << 20, writable: bool = True):
+        self.reader = reader
+        self.first_voffset = first_voffset
+        self.head_size = head_size
+        self.record_size = record_size
+        self.chunk_bytes = chunk_bytes
+        self.writable = writable
+
+    def _boundary(self, carry: bytes, data) -> int | None:
+        """Position in ``data`` where the records begun in ``carry`` end (None: beyond ``data``)."""
+        p, n, h = 0, len(carry), self.head_size
+        while p < n:
+            if p + h <= n:
+                head = carry[p:p + h]
+            else:
+                need = p + h - n
+                if need > len(data):
+                    return None
+                head = carry[p:] + bytes(data[:need])
+            size = self.record_size(head)
+            if size is None:  # invalid: stop here and let the decoder report it
+                return min(len(data), max(0, p + h - n))
+            p += size
+        q = p - n
+        return q if q <= len(data) else None
+
+    def __iter__(self):
+        reader = self.reader
+        size = reader.size
+        coff, skip = split_voffset(self.first_voffset)
+        carry = b""
+        segments: list = []  # (InflatedRange, first position in its data, length) backing ``carry``
+
+        def fetch(p):
+            return reader.inflate_range(p, min(size, p + self.chunk_bytes), writable=self.writable)
+
+        def carry_voffsets(segs):
+            lens = np.array([s[2] for s in segs], dtype=np.int64)
+            bases = np.concatenate([[0], np.cumsum(lens)])
+
+            def voffsets(positions):
+                seg = np.clip(np.searchsorted(bases[1:], positions, side="right"), 0, len(segs) - 1)
+                out = np.zeros(positions.shape, dtype=np.uint64)
+                for k in np.unique(seg).tolist():
+                    rng, first, _ = segs[k]
+                    sel = seg == k
+                    out[sel] = rng.voffsets(positions[sel] - bases[k] + first)
+                return out
+
+            return voffsets
+
+        pool = _prefetch_pool()
+        future = pool.submit(fetch, coff) if coff < size else None
+        if future is None and skip:
+            raise TruncatedFileError("file ends inside its header", path=reader.path, offset=self.first_voffset,
+                                     field="header", virtual=True)
+        while future is not None:
+            rng = future.result()
+            if rng.end_coffset <= coff:
+                break
+            coff = rng.end_coffset
+            future = pool.submit(fetch, coff) if coff < size else None
+            final = future is None
+            data = rng.data
+            start, skip = skip, 0
+            if start > len(data):
+                raise TruncatedFileError("file ends inside its header", path=reader.path,
+                                         offset=self.first_voffset, field="header", virtual=True)
+            if carry:
+                boundary = self._boundary(carry, data)
+                if boundary is None and not final:  # the carried record outlasts this range
+                    segments.append((rng, 0, len(data)))
+                    carry = carry + bytes(data)
+                    continue
+                boundary = len(data) if boundary is None else boundary
+                segments.append((rng, 0, boundary))
+                joint = RecordChunk(carry + bytes(data[:boundary]), 0, True, carry_voffsets(segments))
+                yield joint
+                carry, segments, start = b"", [], boundary
+            chunk = RecordChunk(data, start, final, rng.voffsets)
+            yield chunk
+            if chunk.consumed < len(data):
+                carry = bytes(data[chunk.consumed:])
+                segments = [(rng, chunk.consumed, len(data) - chunk.consumed)]
+        if carry:  # decoders raise first when they are told the chunk is final
+            raise TruncatedFileError(f"{len(carry)} bytes after the last whole record", path=reader.path,
+                                     offset=int(carry_voffsets(segments)(np.zeros(1, dtype=np.int64))[0]),
+                                     field="record", virtual=True)

@@ -9,14 +9,13 @@ returns: every record on the contig with ``pos < stop`` and ``end > start``
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 
 import os
 from typing import Iterable, Iterator
 
 import numpy as np
 
-from ...bgzf import BgzfReader, split_voffset
+from ...bgzf import BgzfReader, RecordStream, split_voffset
 from ...errors import FormatError, MissingIndexError, RegionError
 from ...region import MAX_POSITION, Region, parse_region
 from ...source import sniff_format
@@ -33,48 +32,10 @@ _SAM_FORMATS = ("sam", "bgzf:sam", "gzip:sam")
 SCAN_CHUNK = 16 << 20
 
 
-_PREFETCH = ThreadPoolExecutor(1, thread_name_prefix="bam-prefetch")
-
-
-def _first_boundary(carry: bytes, data) -> int | None:
-    """Position in ``data`` where the records begun in ``carry`` end (None: beyond ``data``).
-
-    ``carry`` starts at a record boundary.  A ``block_size`` below 32 stops
-    the walk there, leaving the error to the record decoder.
-    """
-    p, n = 0, len(carry)
-    while p < n:
-        if p + 4 <= n:
-            bs = int.from_bytes(carry[p:p + 4], "little", signed=True)
-        else:
-            need = p + 4 - n
-            if need > len(data):
-                return None
-            bs = int.from_bytes(carry[p:] + bytes(data[:need]), "little", signed=True)
-        if bs < 32:
-            return min(len(data), max(0, p + 4 - n))
-        p += 4 + bs
-    q = p - n
-    return q if q <= len(data) else None
-
-
-class _Carry:
-    """Maps positions of ``carry + range.data[start:]`` back to virtual offsets."""
-
-    def __init__(self):
-        self.segments: list = []  # (InflatedRange, first position in range.data, length)
-
-    def voffsets(self, positions) -> np.ndarray:
-        positions = np.asarray(positions, dtype=np.int64)
-        lens = np.array([s[2] for s in self.segments], dtype=np.int64)
-        bases = np.concatenate([[0], np.cumsum(lens)])
-        seg = np.clip(np.searchsorted(bases[1:], positions, side="right"), 0, len(lens) - 1)
-        out = np.zeros(positions.shape, dtype=np.uint64)
-        for k in np.unique(seg).tolist():
-            rng, first, _ = self.segments[k]
-            sel = seg == k
-            out[sel] = rng.voffsets(positions[sel] - bases[k] + first)
-        return out
+def _bam_record_size(head: bytes) -> int | None:
+    """Total bytes of the BAM record whose ``block_size`` field is ``head`` (None below the minimum)."""
+    bs = int.from_bytes(head, "little", signed=True)
+    return None if bs < 32 else 4 + bs
 
 
 class AlignmentFile:
@@ -162,38 +123,26 @@ class AlignmentFile:
     def _scan(self, batch_size: int, chunk_bytes: int | None = None, with_offsets: bool = False):
         """Yield ``(batch, voff_begin, voff_end)`` for the whole BAM, in file order.
 
-        The next compressed range is inflated in a background thread while the
-        current one is decoded.  Records that straddle two ranges are decoded
-        from a small joined buffer (the carried tail plus the head of the next
-        range), so no range is copied as a whole.
+        Chunks come from :class:`~hts_notebook.core.bgzf.RecordStream` (next
+        range inflated in the background, records never split); record starts
+        of a chunk are found once (:func:`find_record_starts`) and decoded in
+        slices of ``batch_size``.
         """
-        bgzf = self._bgzf
-        chunk_bytes = chunk_bytes or SCAN_CHUNK
         n_ref = len(self.header.references)
-        coff, skip = split_voffset(self._first_voffset)
-        size = bgzf.size
         rec_no = 0
-        carry = _Carry()
-        carry_bytes = b""
-        state = {"consumed": 0}
-
-        def fetch(p):
-            return bgzf.inflate_range(p, min(size, p + chunk_bytes), writable=True)
-
-        def decode(data, start, voffsets, final):
-            nonlocal rec_no
-            all_starts, all_consumed = find_record_starts(data, start, len(data), n_ref=n_ref)
+        stream = RecordStream(self._bgzf, self._first_voffset, head_size=4, record_size=_bam_record_size,
+                              chunk_bytes=chunk_bytes or SCAN_CHUNK)
+        for chunk in stream:
+            data, voffsets = chunk.data, chunk.voffsets
+            all_starts, all_consumed = find_record_starts(data, chunk.start, len(data), n_ref=n_ref)
             k = 0
             while True:
                 piece = all_starts[k: k + batch_size]
-                if k + batch_size < len(all_starts):
-                    given = (piece, int(all_starts[k + batch_size]))
-                else:
-                    given = (piece, all_consumed)
+                last = k + batch_size >= len(all_starts)
+                given = (piece, all_consumed if last else int(all_starts[k + batch_size]))
                 batch, starts, consumed = decode_records(
-                    data, start, path=self.path, voffset_of=lambda q: int(voffsets([q])[0]),
-                    final=final and k + batch_size >= len(all_starts), n_ref=n_ref, first_record=rec_no,
-                    max_records=batch_size, record_starts=given,
+                    data, chunk.start, path=self.path, voffset_of=chunk.voffset, final=chunk.final and last,
+                    n_ref=n_ref, first_record=rec_no, max_records=batch_size, record_starts=given,
                 )
                 k += batch_size
                 rec_no += len(batch)
@@ -205,38 +154,9 @@ class AlignmentFile:
                         yield batch, voffsets(starts), voffsets(ends)
                     else:
                         yield batch, None, None
-                start = consumed
-                if len(batch) < batch_size:
-                    state["consumed"] = consumed
-                    return
-
-        future = _PREFETCH.submit(fetch, coff) if coff < size else None
-        while future is not None:
-            rng = future.result()
-            if rng.end_coffset <= coff:
-                break
-            coff = rng.end_coffset
-            future = _PREFETCH.submit(fetch, coff) if coff < size else None
-            final = future is None
-            data = rng.data
-            start, skip = skip, 0
-            if carry_bytes:
-                boundary = _first_boundary(carry_bytes, data)
-                if boundary is None and not final:  # the carried record outlasts this range
-                    carry.segments.append((rng, 0, len(data)))
-                    carry_bytes += data
-                    continue
-                boundary = len(data) if boundary is None else boundary
-                carry.segments.append((rng, 0, boundary))
-                yield from decode(carry_bytes + data[:boundary], 0, carry.voffsets, True)
-                carry_bytes, carry.segments, start = b"", [], boundary
-            yield from decode(data, start, rng.voffsets, final)
-            consumed = state["consumed"]
-            if consumed < len(data):
-                carry_bytes = data[consumed:]
-                carry.segments = [(rng, consumed, len(data) - consumed)]
-        if carry_bytes:  # pragma: no cover - decode_records(final=True) raises first
-            raise FormatError("trailing bytes after the last record", path=self.path, field="block_size")
+                if last:
+                    chunk.consumed = consumed
+                    break
 
     def iter_batches(self, batch_size: int = 100_000) -> Iterator[AlignmentBatch]:
         """Stream the whole file in file order, at most ``batch_size`` records per batch.
