@@ -473,7 +473,6 @@ def _overlaps(skey, ekey, qlo, qhi):
 def _decode_many(track: BigWigFile, blocks: list[tuple[int, int]]):
     """Decoded blocks in order; blocks not in the cache are inflated on a thread pool (zlib drops the GIL)."""
     import os
-    from concurrent.futures import ThreadPoolExecutor
 
     hits = {b: track._cache.get(("data", b[0])) for b in blocks}
     missing = [b for b in blocks if hits[b] is None]
@@ -482,10 +481,24 @@ def _decode_many(track: BigWigFile, blocks: list[tuple[int, int]]):
             buf = track._block(b[0], b[1])
             return decode_wig_block(buf, track.bbi_header.byteorder, path=track.path, offset=b[0])
 
-        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-            for b, dec in zip(missing, pool.map(work, missing)):
-                hits[b] = dec
+        for b, dec in zip(missing, _decode_pool().map(work, missing)):
+            hits[b] = dec
+            track._cached(("data", b[0]), lambda dec=dec: dec)  # keep it for the next windows
     return [hits[b] if hits[b] is not None else track._decoded(*b) for b in blocks]
+
+
+_POOL = None
+
+
+def _decode_pool():
+    """One shared thread pool for inflating bigWig blocks (zlib releases the GIL)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1), thread_name_prefix="bbi-inflate")
+    return _POOL
 
 
 class TrackSet:
