@@ -3,7 +3,8 @@
 Line magic forms::
 
     %hts <tool> ARGS...              # run a samtools-style tool, print its output exactly
-    %hts view FILE REGION            # alignment file + one region, no flags: a RegionBrowser
+    %hts view FILE REGION            # one file + one region, no flags: a RegionBrowser (BAM/SAM/CRAM,
+                                     # VCF/BCF, bgzipped+indexed BED/GFF, bigWig, bigBed)
     %hts view --reference REF.fa FILE REGION   # the same, with mismatch colouring
     %hts view --sam FILE [ARGS...]   # force text output of the view tool
     ds = %hts query FILE [REGION]    # hts_notebook.open(FILE).query(REGION) -> xarray.Dataset
@@ -12,7 +13,9 @@ Cell magic::
 
     %%hts view REGION [--reference REF.fa]
     a.bam
-    b.bam                            # one browser, one track per file
+    calls.vcf.gz
+    genes.bed.gz
+    signal.bw                        # one browser, one track per file
 
 Bad arguments raise :class:`IPython.core.error.UsageError` (shown without a
 traceback); a tool's non-zero exit becomes a ``UsageError`` carrying its
@@ -31,12 +34,14 @@ __all__ = ["HtsMagics", "load_ipython_extension"]
 
 _USAGE = """usage:
   %hts <tool> ARGS...            run a tool ({tools})
-  %hts view FILE REGION          region browser for an alignment file
+  %hts view FILE REGION          region browser (BAM/SAM/CRAM, VCF/BCF, BED/GFF.gz, bigWig, bigBed)
   %hts view --sam FILE ARGS...   SAM text from the view tool
   %hts query FILE [REGION]       xarray.Dataset of the region
-  %%hts view REGION              (cell: one alignment file per line)"""
+  %%hts view REGION              (cell: one file per line, one track each)"""
 
 _ALIGNMENT_FORMATS = {"bam", "sam", "cram", "bgzf:bam", "bgzf:sam", "gzip:sam"}
+#: formats that open as browser tracks (bgzipped text also needs a tabix/CSI index)
+_TRACK_FORMATS = _ALIGNMENT_FORMATS | {"vcf", "bgzf:vcf", "gzip:vcf", "bcf", "bgzf:bcf", "bigwig", "bigbed"}
 
 
 def _tools() -> dict:
@@ -61,6 +66,29 @@ def _is_alignment_file(path: str) -> bool:
         return sniff_format(path) in _ALIGNMENT_FORMATS
     except OSError:
         return False
+
+
+def _is_track_file(path: str) -> bool:
+    """A file the region browser draws: alignments, variants, indexed BED/GFF, bigWig, bigBed."""
+    if not os.path.isfile(path):
+        return False
+    from .core.source import sniff_format
+
+    try:
+        fmt = sniff_format(path)
+    except OSError:
+        return False
+    if path.lower().endswith((".bed.gz", ".bed.bgz", ".gff.gz", ".gff3.gz", ".gtf.gz", ".bedgraph.gz", ".bdg.gz")):
+        from .core.index import find_index
+
+        return fmt.startswith("bgzf") and find_index(path, "tbi") is not None
+    if fmt in _TRACK_FORMATS:
+        return True
+    if fmt in ("bgzf:text", "bgzf:data"):
+        from .core.index import find_index
+
+        return find_index(path, "tbi") is not None
+    return False
 
 
 def _take_reference(args: list[str]) -> tuple[list[str], str | None]:
@@ -96,6 +124,8 @@ class HtsMagics(Magics):
         if cell is not None:
             return self._cell(name, rest, cell)
         if name == "query":
+            if any(a.startswith("-") for a in rest):  # `query -f FORMAT ...`: the bcftools-style tool
+                return self._run("query", rest)
             return self._query(rest)
         if name == "view":
             if "--sam" in rest:
@@ -133,12 +163,12 @@ class HtsMagics(Magics):
 
     # -- widgets ----------------------------------------------------------------
     def _maybe_browser(self, rest: list[str]):
-        """``view FILE REGION`` (no other flags, alignment file) -> RegionBrowser, else None."""
+        """``view FILE REGION`` (no other flags, a track file) -> RegionBrowser, else None."""
         try:
             args, ref = _take_reference(rest)
         except UsageError:
             return None
-        if len(args) != 2 or any(a.startswith("-") for a in args) or not _is_alignment_file(args[0]):
+        if len(args) != 2 or any(a.startswith("-") for a in args) or not _is_track_file(args[0]):
             return None
         return self._browser([args[0]], args[1], ref)
 
@@ -159,13 +189,13 @@ class HtsMagics(Magics):
 
     def _cell(self, name: str, rest: list[str], cell: str):
         if name != "view":
-            raise UsageError("%%hts: only 'view REGION' is a cell magic (one alignment file per line)")
+            raise UsageError("%%hts: only 'view REGION' is a cell magic (one file per line)")
         args, ref = _take_reference(rest)
         if len(args) != 1:
             raise UsageError("%%hts view REGION [--reference REF.fa]: give exactly one region")
         files = [ln.strip() for ln in cell.splitlines() if ln.strip() and not ln.strip().startswith("#")]
         if not files:
-            raise UsageError("%%hts view: list one alignment file per line in the cell")
+            raise UsageError("%%hts view: list one file per line in the cell")
         files = [os.path.expanduser(self.shell.var_expand(f)) if self.shell else f for f in files]
         return self._browser(files, args[0], ref)
 

@@ -27,6 +27,8 @@ TOOLS = {
     "depth": "depth",
     "tabix": "tabix",
     "mpileup": "mpileup",
+    "query": "query",
+    "call": "call",
 }
 
 

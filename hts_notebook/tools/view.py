@@ -165,6 +165,14 @@ class _Settings:
 
 
 def run(argv: list[str], out: BinaryIO, err: TextIO) -> int:
+    from . import vcf_view
+
+    try:  # VCF / BCF input: bcftools view (see hts_notebook.tools.vcf_view)
+        vargs = getopt(argv, vcf_view.OPTSTRING, vcf_view.LONGOPTS, tool="view")
+        if vargs.operands and vcf_view.is_variant_input(vargs.operands[0]):
+            return vcf_view.run(argv, out, err)
+    except UsageError:
+        pass
     try:
         args = getopt(argv, OPTSTRING, LONGOPTS, tool="view")
     except UsageError as exc:

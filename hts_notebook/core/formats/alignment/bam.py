@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from ...bgzf import BgzfReader, BgzfWriter, BLOCK_DATA_SIZE, MAX_BLOCK_SIZE
+from ...bgzf import BgzfReader, BgzfWriter
 from ...errors import FormatError, LimitExceededError, TruncatedFileError, format_offset
 from .bam_starts import find_record_starts, sequential_record_starts
 from .batch import REF_CONSUMING, AlignmentBatch, LazyAlignmentBatch
@@ -64,11 +64,6 @@ _CIG_S, _CIG_N = 4, 3
 
 
 # ---------------------------------------------------------------- header
-def _inflated_bound(reader: BgzfReader) -> int:
-    """Upper bound on the inflated size of the whole file (each block >= 26 bytes, <= 64 KiB)."""
-    return (reader.size // 26 + 1) * MAX_BLOCK_SIZE
-
-
 def read_bam_header(reader: BgzfReader) -> tuple[AlignmentHeader, int]:
     """Read the BAM header (SAMv1 §4.2: magic, text, reference list).
 
@@ -101,7 +96,7 @@ def read_bam_header(reader: BgzfReader) -> tuple[AlignmentHeader, int]:
         if len(magic) < 4:
             raise TruncatedFileError(f"BAM magic needs 4 bytes, file has {len(magic)}", path=path, offset=0, field="magic")
         raise FormatError(f"bad BAM magic {magic!r}", path=path, offset=0, field="magic", virtual=True)
-    bound = _inflated_bound(reader)
+    bound = reader.inflated_bound()
 
     def read_int(field: str, signed: bool = True) -> tuple[int, int]:
         voff = reader.tell()

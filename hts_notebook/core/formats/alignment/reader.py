@@ -16,13 +16,12 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from ...bgzf import BgzfReader, RecordStream, split_voffset
-from ...errors import FormatError, MissingIndexError, RegionError
+from ...errors import FormatError, MissingIndexError
 from ...region import MAX_POSITION, Region, parse_region
 from ...source import sniff_format
 from .bam import decode_records, read_bam_header
 from .bam_starts import find_record_starts
 from .batch import AlignmentBatch
-from .header import AlignmentHeader
 
 __all__ = ["AlignmentFile"]
 

@@ -28,12 +28,11 @@ header as htslib does, and cuts BGZF blocks at record boundaries.
 from __future__ import annotations
 
 import struct
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from ...bgzf import BLOCK_DATA_SIZE, MAX_BLOCK_SIZE, BgzfReader, BgzfWriter, split_voffset
+from ...bgzf import BgzfReader, BgzfWriter, RecordStream, split_voffset
 from ...errors import FormatError, HtsError, LimitExceededError, RegionError, TruncatedFileError, format_offset
 from . import bcf_types as bt
 from .batch import FLOAT32_FILL, FLOAT32_MISSING, INT_FILL, INT_MISSING, STR_FILL, STR_MISSING, VariantBatch
@@ -69,7 +68,6 @@ _FIXED_DTYPE = np.dtype(
 _POS_TELOMERE = 0xFFFFFFFF  # htslib reads POS as u32; all ones means -1 (MT:0)
 _MAX_POS = 0xFFFFFFFE
 _SCAN_CHUNK = 8 << 20
-_PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bcf-prefetch")
 
 # one-character strings for the common single-byte alleles
 _CHAR_STR = np.array([chr(i) if i < 128 else bytes([i]).decode("utf-8", "surrogateescape") for i in range(256)]
@@ -77,10 +75,6 @@ _CHAR_STR = np.array([chr(i) if i < 128 else bytes([i]).decode("utf-8", "surroga
 
 
 # ---------------------------------------------------------------- header
-def _inflated_bound(reader: BgzfReader) -> int:
-    return (reader.size // 26 + 1) * MAX_BLOCK_SIZE
-
-
 def read_bcf_header(reader: BgzfReader) -> tuple[VariantHeader, int]:
     """Read the BCF header (VCFv4.3 §6.2: magic, ``l_text``, NUL-terminated text).
 
@@ -117,7 +111,7 @@ def read_bcf_header(reader: BgzfReader) -> tuple[VariantHeader, int]:
         raise FormatError(f"bad BCF magic {magic!r}", path=path, offset=0, field="magic", virtual=True)
     voff = reader.tell()
     l_text = _U32.unpack(reader.read_exact(4, "l_text"))[0]
-    if l_text > _inflated_bound(reader):
+    if l_text > reader.inflated_bound():
         raise FormatError(f"BCF l_text={l_text} is impossible for a file of {reader.size} bytes", path=path,
                           offset=voff, field="l_text", virtual=True)
     voff = reader.tell()
@@ -976,55 +970,36 @@ def iter_bcf_batches(path, batch_size: int = 50_000, *, samples=None, info_field
             reader.close()
 
 
+def _bcf_record_size(head: bytes) -> int | None:
+    """Total bytes of the BCF record starting with ``l_shared``/``l_indiv`` (None when ``l_shared`` < 24)."""
+    l_shared = int.from_bytes(head[:4], "little")
+    l_indiv = int.from_bytes(head[4:8], "little")
+    return None if l_shared < 24 else 8 + l_shared + l_indiv
+
+
 def _scan(reader, header, first, batch_size, samples, info_fields, format_fields, chunk_bytes):
-    """Yield batches of the whole file from virtual offset ``first`` (records straddling ranges are carried)."""
-    size = reader.size
-    coff, skip = split_voffset(first)
+    """Yield batches of the whole file from virtual offset ``first`` (VCFv4.3 §6.3).
+
+    Chunks come from the shared :class:`~hts_notebook.core.bgzf.RecordStream`
+    (next range inflated in the background; records never split).
+    """
     rec_no = 0
-    carry = b""
-    carry_vo = None
-
-    def fetch(c):
-        return reader.inflate_range(c, min(size, c + chunk_bytes))
-
-    future = _PREFETCH.submit(fetch, coff) if coff < size else None
-    if future is None and skip:
-        raise TruncatedFileError("BCF ends inside its header", path=reader.path, offset=first, field="header",
-                                 virtual=True)
-    while future is not None:
-        rng = future.result()
-        if rng.end_coffset <= coff:
-            break
-        coff = rng.end_coffset
-        future = _PREFETCH.submit(fetch, coff) if coff < size else None
-        final = future is None
-        if skip > len(rng.data):
-            raise TruncatedFileError("BCF ends inside its header", path=reader.path, offset=first,
-                                     field="header", virtual=True)
-        L = len(carry)
-        data = carry + rng.data[skip:] if (carry or skip) else rng.data
-
-        def vo(q, rng=rng, skip=skip, L=L, carry_vo=carry_vo):
-            if q < L:
-                return carry_vo(q)
-            return int(rng.voffsets([q - L + skip])[0])
-        skip = 0
-        pos = 0
+    stream = RecordStream(reader, first, head_size=8, record_size=_bcf_record_size, chunk_bytes=chunk_bytes,
+                          writable=False)
+    for chunk in stream:
+        pos = chunk.start
         while True:
             batch, starts, consumed = decode_bcf_records(
-                data, pos, header, samples=samples, path=reader.path, final=final, voffset_of=vo,
-                first_record=rec_no, max_records=batch_size, info_fields=info_fields, format_fields=format_fields)
+                chunk.data, pos, header, samples=samples, path=reader.path, final=chunk.final,
+                voffset_of=chunk.voffset, first_record=rec_no, max_records=batch_size, info_fields=info_fields,
+                format_fields=format_fields)
             rec_no += len(batch)
             if len(batch):
                 yield batch
             pos = consumed
             if len(batch) < batch_size:
                 break
-        carry = data[pos:]
-        carry_vo = (lambda q, vo=vo, pos=pos: vo(q + pos)) if carry else None
-    if carry:
-        raise TruncatedFileError(f"{len(carry)} bytes after the last whole BCF record", path=reader.path,
-                                 offset=carry_vo(0), field="l_shared", virtual=True)
+        chunk.consumed = pos
 
 
 def read_bcf(path, *, samples=None, info_fields=None, format_fields=None,
