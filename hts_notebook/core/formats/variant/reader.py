@@ -88,22 +88,15 @@ class VariantFile:
             return bcf.read_bcf_header(r)
 
     def _bcf_batches(self, n: int):
-        from ...bgzf import BgzfReader
         from . import bcf
 
-        with BgzfReader(self.path) as r:
-            r.seek(self._first_voffset)
-            data = r.read()
-        batch, _starts, _consumed = bcf.decode_bcf_records(data, 0, self.header)
-        yield batch
+        yield from bcf.iter_bcf_batches(self.path, n, header=self.header)
 
     # ------------------------------------------------------------ reading
     def iter_chunks(self, n: int = 100_000):
         """Yield :class:`VariantBatch` es of at most ``n`` records, in file order (bounded memory)."""
         if self.is_bcf:
-            for b in self._bcf_batches(n):
-                for s in range(0, len(b), n):
-                    yield b.take(np.arange(s, min(s + n, len(b))))
+            yield from self._bcf_batches(n)
             return
         from .vcf import iter_vcf_batches
 
@@ -175,8 +168,10 @@ class VariantFile:
         else:
             reg = self._parse_region(region)
             b = None
-            index = None if self.is_bcf and False else self._load_index()
-            if index is not None and not self.is_bcf and self.format.startswith("bgzf"):
+            index = self._load_index()
+            if index is not None and self.is_bcf:
+                b = self._fetch_bcf_indexed(index, reg)
+            elif index is not None and self.format.startswith("bgzf"):
                 b = self._fetch_indexed(index, reg)
             if b is None:
                 batches = []
@@ -212,6 +207,18 @@ class VariantFile:
         start0 = b.position - 1
         end = np.maximum(b.stop, start0 + 1)
         return np.flatnonzero((b.contig == cid) & (start0 < stop) & (end > reg.start))
+
+    def _fetch_bcf_indexed(self, index, reg) -> VariantBatch | None:
+        from . import bcf
+
+        if reg.contig not in self.header.contigs:
+            return VariantBatch.empty(list(self.header.filters), self.samples)
+        stop = reg.stop if reg.stop is not None else (1 << 62)
+        try:
+            return bcf.query_bcf(self.path, reg.contig, reg.start, min(stop, index.max_position), index=index,
+                                 header=self.header)
+        except RegionError:
+            return None
 
     def _fetch_indexed(self, index, reg) -> VariantBatch | None:
         from ...bgzf import BgzfReader
