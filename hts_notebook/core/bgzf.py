@@ -116,7 +116,7 @@ def _inflate_block(raw, file_offset: int, header_size: int, path, check_crc: boo
     if isize > MAX_BLOCK_SIZE:
         raise FormatError(f"ISIZE={isize} exceeds 65536", path=path, offset=file_offset, field="ISIZE")
     try:
-        data = _dfl.inflate(bytes(raw[header_size:-8]), isize)
+        data = _dfl.inflate(memoryview(raw)[header_size:-8], isize)
     except ValueError as exc:
         raise FormatError(f"corrupt deflate data: {exc}", path=path, offset=file_offset, field="CDATA") from None
     if check_crc and _dfl.crc32(data) != crc:

@@ -18,6 +18,12 @@ const RULER_H = 22;
 const REF_H = 14;
 const COV_H = 48;
 const MARK_H = 5;
+const SITE_H = 12;
+const GT_ROW_MAX = 10;
+const FEAT_ROW_H = 24;
+const SIGNAL_H = 50;
+const VARIANT_COLOURS = ["#1f77b4", "#d62728", "#9467bd", "#aaaaaa"]; // SNP, indel, other, no ALT
+const GT_COLOURS = ["#c8c8c8", "#2b8cbe", "#08306b", "#ffffff"]; // hom-ref, het, hom-alt, missing
 
 let viewCounter = 0;
 
@@ -98,13 +104,21 @@ function render({ model, el: root }) {
   const refCanvas = el("canvas", "hts-rb-reference", body);
   const trackEls = [];
   for (const tr of model.get("tracks")) {
-    const box = el("div", "hts-rb-track", body);
+    const kind = tr.kind || "alignments";
+    const box = el("div", `hts-rb-track hts-rb-track-${kind}`, body);
+    box.dataset.kind = kind;
     const label = el("div", "hts-rb-label", box);
     label.textContent = tr.name;
-    const cov = el("canvas", "hts-rb-coverage", box);
-    const reads = el("canvas", "hts-rb-reads", box);
-    trackEls.push({ box, label, cov, reads });
+    if (kind === "alignments") {
+      const cov = el("canvas", "hts-rb-coverage", box);
+      const reads = el("canvas", "hts-rb-reads", box);
+      trackEls.push({ kind, box, label, cov, reads });
+    } else {
+      const canvas = el("canvas", `hts-rb-${kind}`, box);
+      trackEls.push({ kind, box, label, canvas });
+    }
   }
+  let selected = null; // {contig, pos} 0-based
 
   function width() {
     return Math.max(200, Math.floor(body.clientWidth || root.clientWidth || 900));
@@ -155,7 +169,7 @@ function render({ model, el: root }) {
     lastSent = id;
     sentAt = performance.now();
     setStatus("loading\u2026", "loading");
-    model.send({ type: "request", id, region: regionText, pad: 1.0 });
+    model.send({ type: "request", id, region: regionText, pad: 1.0, width: width() });
   }
 
   function settle(delay = 180) {
@@ -265,9 +279,200 @@ function render({ model, el: root }) {
     trackEls.forEach((te, ti) => {
       const tmeta = sameContig && meta.tracks ? meta.tracks[ti] : null;
       const arr = sameContig ? data.arrays[String(ti)] || {} : {};
-      drawCoverage(te.cov, w, x, d0, tmeta, arr);
-      drawReads(te.reads, w, x, pxPerBase, d0, tmeta, arr);
+      if (te.kind === "alignments") {
+        drawCoverage(te.cov, w, x, d0, tmeta, arr);
+        drawReads(te.reads, w, x, pxPerBase, d0, tmeta, arr);
+        drawSelection(te.cov, x, pxPerBase);
+        drawSelection(te.reads, x, pxPerBase);
+      } else {
+        if (te.kind === "variants") drawVariants(te.canvas, w, x, pxPerBase, d0, tmeta, arr);
+        else if (te.kind === "features") drawFeatures(te.canvas, w, x, pxPerBase, d0, tmeta, arr);
+        else if (te.kind === "signal") drawSignal(te.canvas, w, x, d0, tmeta, arr);
+        drawSelection(te.canvas, x, pxPerBase);
+      }
     });
+    root.dataset.selected = selected ? `${selected.contig}:${selected.pos + 1}` : "";
+  }
+
+  function drawSelection(canvas, x, pxPerBase) {
+    if (!selected || !view || selected.contig !== view.contig) return;
+    const a = x(selected.pos);
+    if (a + pxPerBase < 0 || a > canvas.width) return;
+    const ctx = canvas.getContext("2d");
+    ctx.globalAlpha = 1;
+    ctx.strokeStyle = "rgba(255, 140, 0, 0.9)";
+    ctx.lineWidth = 1;
+    if (pxPerBase >= 3) ctx.strokeRect(Math.round(a) + 0.5, 0.5, Math.max(1, Math.round(pxPerBase) - 1), canvas.height - 1);
+    else {
+      ctx.fillStyle = "rgba(255, 140, 0, 0.9)";
+      ctx.fillRect(Math.round(a), 0, 1, canvas.height);
+    }
+  }
+
+  function emptyNote(canvas, w, text) {
+    const ctx = sizeCanvas(canvas, w, 18);
+    ctx.fillStyle = "#999";
+    ctx.font = "10px sans-serif";
+    ctx.textBaseline = "middle";
+    ctx.fillText(text, 4, 9);
+    return ctx;
+  }
+
+  function drawVariants(canvas, w, x, pxPerBase, d0, tmeta, arr) {
+    if (!tmeta || !arr.var_start) return void emptyNote(canvas, w, "");
+    const n = arr.var_start.length;
+    const ns = tmeta.n_samples || 0;
+    const rowH = ns > 40 ? 2 : ns > 20 ? 4 : GT_ROW_MAX;
+    const H = SITE_H + 3 + ns * rowH + 2;
+    const ctx = sizeCanvas(canvas, w, Math.max(H, 18));
+    const vs = arr.var_start;
+    const ve = arr.var_end;
+    const vt = arr.var_type;
+    const gt = arr.gt_class;
+    for (let i = 0; i < n; i++) {
+      let a = x(d0 + vs[i]);
+      let b = x(d0 + ve[i]);
+      if (b < 0 || a > w) continue;
+      if (b - a < 3) {
+        const mid = (a + b) / 2;
+        a = mid - 1.5;
+        b = mid + 1.5;
+      }
+      ctx.fillStyle = VARIANT_COLOURS[vt[i]] || VARIANT_COLOURS[2];
+      ctx.fillRect(a, 1, b - a, SITE_H);
+      for (let s = 0; s < ns; s++) {
+        const c = gt[i * ns + s];
+        const y = SITE_H + 3 + s * rowH;
+        ctx.fillStyle = GT_COLOURS[c];
+        ctx.fillRect(a, y, b - a, rowH - (rowH > 3 ? 1 : 0));
+        if (c === 3) {
+          ctx.strokeStyle = "#bbb";
+          ctx.strokeRect(a + 0.5, y + 0.5, Math.max(1, b - a - 1), Math.max(1, rowH - 2));
+        }
+      }
+    }
+    if (n === 0) {
+      ctx.fillStyle = "#999";
+      ctx.font = "10px sans-serif";
+      ctx.textBaseline = "middle";
+      ctx.fillText("no variants here", 4, SITE_H / 2 + 1);
+    }
+    if (rowH >= 8 && tmeta.samples) {
+      ctx.font = "9px sans-serif";
+      ctx.textBaseline = "middle";
+      ctx.fillStyle = "#555";
+      tmeta.samples.forEach((nm, s) => ctx.fillText(nm, 2, SITE_H + 3 + s * rowH + rowH / 2));
+    }
+  }
+
+  function drawFeatures(canvas, w, x, pxPerBase, d0, tmeta, arr) {
+    if (!tmeta || !arr.feat_start) return void emptyNote(canvas, w, "");
+    const n = arr.feat_start.length;
+    if (n === 0) return void emptyNote(canvas, w, "no features here");
+    const nRows = Math.max(1, tmeta.n_rows);
+    const names = tmeta.names;
+    const rowH = nRows > 12 ? 10 : FEAT_ROW_H;
+    const showNames = names && rowH >= FEAT_ROW_H;
+    const ctx = sizeCanvas(canvas, w, nRows * rowH + 2);
+    const fs = arr.feat_start;
+    const fe = arr.feat_end;
+    const fr = arr.feat_row;
+    const st = arr.feat_strand;
+    const boxH = rowH >= FEAT_ROW_H ? 10 : 6;
+    const mid = (r) => r * rowH + 1 + boxH / 2;
+    // backbone + strand arrows
+    for (let i = 0; i < n; i++) {
+      const a = Math.max(-2, x(d0 + fs[i]));
+      const b = Math.min(w + 2, x(d0 + fe[i]));
+      if (b < 0 || a > w) continue;
+      const y = Math.round(mid(fr[i]));
+      ctx.fillStyle = "#1c3f8c";
+      ctx.fillRect(a, y, Math.max(1, b - a), 1);
+      if (st[i] !== 0 && b - a > 14) {
+        ctx.strokeStyle = "#1c3f8c";
+        ctx.beginPath();
+        for (let p = a + 6; p < b - 4; p += 14) {
+          const d = st[i] > 0 ? 2.5 : -2.5;
+          ctx.moveTo(p - d, y - 2.5);
+          ctx.lineTo(p + d, y + 0.5);
+          ctx.lineTo(p - d, y + 3.5);
+        }
+        ctx.stroke();
+      }
+    }
+    // blocks: thin (UTR / non-coding) then thick (coding)
+    const bf = arr.block_feat;
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = 0; i < bf.length; i++) {
+        if (arr.block_thick[i] !== pass) continue;
+        const a = x(d0 + arr.block_start[i]);
+        const b = x(d0 + arr.block_end[i]);
+        if (b < 0 || a > w) continue;
+        const h = pass ? boxH : Math.round(boxH / 2);
+        const y = mid(fr[bf[i]]) - h / 2;
+        ctx.fillStyle = "#1c3f8c";
+        ctx.fillRect(a, y, Math.max(1, b - a), h);
+      }
+    }
+    if (showNames) {
+      ctx.font = "10px sans-serif";
+      ctx.textAlign = "center";
+      ctx.textBaseline = "top";
+      ctx.fillStyle = "#222";
+      let lastEnd = {};
+      for (let i = 0; i < n; i++) {
+        if (!names[i]) continue;
+        const a = Math.max(0, x(d0 + fs[i]));
+        const b = Math.min(w, x(d0 + fe[i]));
+        if (b < 0 || a > w) continue;
+        const cx = (a + b) / 2;
+        const tw = ctx.measureText(names[i]).width;
+        const r = fr[i];
+        if ((lastEnd[r] || -1e9) > cx - tw / 2) continue;
+        ctx.fillText(names[i], cx, r * rowH + 2 + boxH);
+        lastEnd[r] = cx + tw / 2 + 4;
+      }
+      ctx.textAlign = "start";
+    }
+  }
+
+  function drawSignal(canvas, w, x, d0, tmeta, arr) {
+    const ctx = sizeCanvas(canvas, w, SIGNAL_H);
+    if (!tmeta) return;
+    const lo = Math.min(0, tmeta.min || 0);
+    let hi = Math.max(0, tmeta.max || 0);
+    if (hi === lo) hi = lo + 1;
+    const y = (v) => SIGNAL_H - 1 - ((v - lo) / (hi - lo)) * (SIGNAL_H - 12);
+    const y0 = y(0);
+    ctx.fillStyle = "#2a7f62";
+    if (tmeta.mode === "bins" && arr.sig_start) {
+      const s = arr.sig_start;
+      const e = arr.sig_end;
+      const v = arr.sig_value;
+      for (let i = 0; i < s.length; i++) {
+        const a = x(d0 + s[i]);
+        const b = x(d0 + e[i]);
+        if (b < 0 || a > w || !Number.isFinite(v[i])) continue;
+        const yy = y(v[i]);
+        ctx.fillRect(a, Math.min(yy, y0), Math.max(1, b - a), Math.max(1, Math.abs(y0 - yy)));
+      }
+    } else if (arr.signal) {
+      const v = arr.signal;
+      const i0 = Math.max(0, Math.floor(view.start - d0));
+      const i1 = Math.min(v.length, Math.ceil(view.stop - d0));
+      for (let i = i0; i < i1; i++) {
+        if (!Number.isFinite(v[i])) continue;
+        const a = x(d0 + i);
+        const b = x(d0 + i + 1);
+        const yy = y(v[i]);
+        ctx.fillRect(a, Math.min(yy, y0), Math.max(1, b - a), Math.max(1, Math.abs(y0 - yy)));
+      }
+    }
+    ctx.fillStyle = "#444";
+    ctx.font = "10px sans-serif";
+    ctx.textBaseline = "top";
+    const fmt = (v) => (Math.abs(v) >= 100 || Number.isInteger(v) ? String(Math.round(v)) : v.toPrecision(3));
+    ctx.fillText(`[${fmt(lo)}-${fmt(hi)}]${tmeta.mode === "bins" ? " mean" : ""}`, 2, 1);
   }
 
   function drawCoverage(canvas, w, x, d0, tmeta, arr) {
@@ -387,7 +592,7 @@ function render({ model, el: root }) {
     clearTimeout(snapTimer);
     snapTimer = setTimeout(() => {
       try {
-        const canvases = [rulerCanvas, refCanvas].concat(...trackEls.map((t) => [t.cov, t.reads]))
+        const canvases = [rulerCanvas, refCanvas].concat(...trackEls.map((t) => (t.canvas ? [t.canvas] : [t.cov, t.reads])))
           .filter((c) => c.style.display !== "none" && c.width && c.height);
         const w = Math.max(...canvases.map((c) => c.width));
         const h = canvases.reduce((s, c) => s + c.height, 0);
@@ -429,11 +634,29 @@ function render({ model, el: root }) {
     view = clampView({ contig: view.contig, start: drag.start0 - dx * bpp, stop: drag.stop0 - dx * bpp });
     draw();
   }
-  function onUp() {
+  function onUp(ev) {
     if (!drag) return;
     const moved = drag.moved;
     drag = null;
     if (moved) settle(0);
+    else if (view && ev) clickAt(ev.clientX);
+  }
+  function clickAt(clientX) {
+    const rect = body.getBoundingClientRect();
+    const frac = (clientX - rect.left) / Math.max(1, rect.width);
+    if (frac < 0 || frac > 1) return;
+    const pos = Math.min(view.stop - 1, Math.floor(view.start + frac * (view.stop - view.start)));
+    selected = { contig: view.contig, pos };
+    draw();
+    model.send({ type: "click", contig: view.contig, position: pos + 1 });
+  }
+  function onSelectedChange() {
+    const text = model.get("selected") || "";
+    const i = text.lastIndexOf(":");
+    const next = i > 0 ? { contig: text.slice(0, i), pos: Number(text.slice(i + 1)) - 1 } : null;
+    if (next && selected && next.contig === selected.contig && next.pos === selected.pos) return;
+    selected = next;
+    draw();
   }
   function onWheel(ev) {
     if (!view) return;
@@ -474,6 +697,7 @@ function render({ model, el: root }) {
   zoomOut.addEventListener("click", () => zoom(2));
   model.on("msg:custom", onCustom);
   model.on("change:region", onRegionChange);
+  model.on("change:selected", onSelectedChange);
   let resizeObs = null;
   if (typeof ResizeObserver !== "undefined") {
     let lastW = 0;
@@ -487,6 +711,7 @@ function render({ model, el: root }) {
     resizeObs.observe(body);
   }
 
+  onSelectedChange();
   const initial = model.get("region");
   input.value = initial;
   root.dataset.region = initial;
@@ -499,6 +724,7 @@ function render({ model, el: root }) {
     window.removeEventListener("mouseup", onUp);
     model.off("msg:custom", onCustom);
     model.off("change:region", onRegionChange);
+    model.off("change:selected", onSelectedChange);
     if (resizeObs) resizeObs.disconnect();
   };
 }
