@@ -24,3 +24,10 @@ def test_errors__inherit_builtins():
     err = hts.FormatError("l_seq=151 but block_size leaves 80 bytes", path="x.bam", offset=(0x1A2B << 16) | 0x40, field="l_seq", virtual=True)
     assert str(err) == "x.bam at 0x1a2b:0x40: l_seq=151 but block_size leaves 80 bytes"
     assert err.field == "l_seq"
+
+
+def test_sniff_bytes__bed12_is_not_sam():
+    from hts_notebook.core.source import sniff_bytes
+
+    assert sniff_bytes(b"chr1\t10\t200\tgene\t0\t+\t10\t200\t0,0,0\t2\t10,20\t0,170\n") == "text"
+    assert sniff_bytes(b"r1\t0\tchr1\t5\t60\t10M\t*\t0\t0\tACGTACGTAC\t*\n") == "sam"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import threading
 from typing import BinaryIO
 
@@ -137,11 +138,21 @@ def _sniff_plain(head: bytes) -> str | None:
     if head[:4] in (b"@HD\t", b"@SQ\t", b"@RG\t", b"@PG\t", b"@CO\t"):
         return "sam"
     line = head.split(b"\n", 1)[0]
-    if line.count(b"\t") >= 10:
+    if _looks_like_sam_record(line):
         return "sam"
     if head and not head.lstrip().startswith(b"\x00"):
         return "text"
     return None
+
+
+_CIGAR_RE = re.compile(rb"^(\*|([0-9]+[MIDNSHP=X])+)$")
+
+
+def _looks_like_sam_record(line: bytes) -> bool:
+    """A headerless SAM line: 11+ columns, numeric FLAG/POS/MAPQ and a CIGAR (not BED12, whose 6th column is a strand)."""
+    f = line.rstrip(b"\r").split(b"\t")
+    return (len(f) >= 11 and f[1].isdigit() and f[3].isdigit() and f[4].isdigit()
+            and _CIGAR_RE.match(f[5]) is not None)
 
 
 def sniff_format(target) -> str | None:
