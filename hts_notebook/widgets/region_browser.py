@@ -411,8 +411,8 @@ class RegionBrowser(anywidget.AnyWidget):
         try:
             width = int(content.get("width", 1000) or 1000)
             meta, arrays = self.fetch(content.get("region", ""), pad=float(content.get("pad", 1.0)), width=width)
-        except (RegionError, ValueError, KeyError) as exc:
-            self.send({"type": "error", "id": rid, "message": str(exc)})
+        except Exception as exc:  # noqa: BLE001 - any failure must reach the browser, or it waits forever
+            self.send({"type": "error", "id": rid, "message": f"{type(exc).__name__}: {exc}"})
             return
         specs, blob = self._pack(arrays)
         meta.update(type="reply", id=rid, arrays=specs)

@@ -70,6 +70,7 @@ function render({ model, el: root }) {
   let seq = 0;
   let lastSent = null;
   let sentAt = 0;
+  let retryTimer = null;
   let data = null; // last reply: {meta, arrays}
   let view = null; // {contig, start, stop}
   let settleTimer = null;
@@ -164,12 +165,17 @@ function render({ model, el: root }) {
   }
 
   // ---- protocol ----------------------------------------------------------
-  function request(regionText) {
+  function request(regionText, attempt = 0) {
     const id = `${viewId}:${++seq}`;
     lastSent = id;
     sentAt = performance.now();
     setStatus("loading\u2026", "loading");
     model.send({ type: "request", id, region: regionText, pad: 1.0, width: width() });
+    // a reply can be lost (kernel restarted, comm busy): ask again, a few times
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(() => {
+      if (lastSent === id && attempt < 3) request(regionText, attempt + 1);
+    }, 4000 * (attempt + 1));
   }
 
   function settle(delay = 180) {
