@@ -247,28 +247,30 @@ def _mismatches(rb, ops, start: int, stop: int, reference) -> dict:
              (("mm_read", np.int32), ("mm_pos", np.int32), ("mm_base", np.uint8), ("mm_qual", np.uint8))}
     if total == 0:
         return empty
+    # one flat entry per aligned base in the window; every per-block value is repeated once
     first = np.cumsum(n) - n
     step = np.arange(total, dtype=np.int64) - np.repeat(first, n)
-    refpos = np.repeat(lo, n) + step
-    q = rb.seq_offsets[np.repeat(read, n)] + np.repeat(qs + (lo - rs), n) + step
-    q = np.minimum(q, max(len(rb.seq) - 1, 0))
+    block = np.repeat(np.arange(len(n)), n)
+    rel = (lo - start)[block] + step                      # window-relative reference position
+    q = (rb.seq_offsets[read] + qs + (lo - rs))[block] + step
+    np.minimum(q, max(len(rb.seq) - 1, 0), out=q)
     base = rb.seq[q] & 15
-    kind = np.repeat(opk, n)
+    kind = opk[block]
     if reference is not None:
         raw = reference.encode("ascii", "replace") if isinstance(reference, str) else bytes(reference)
-        ref_codes = encode_seq(raw)
-        rel = refpos - start
-        inside = rel < len(ref_codes)
-        rc = np.full(total, 15, dtype=np.uint8)
-        rc[inside] = ref_codes[rel[inside]]
+        ref_codes = np.full(stop - start, 15, dtype=np.uint8)
+        codes = encode_seq(raw)[: stop - start]
+        ref_codes[: len(codes)] = codes
+        rc = ref_codes[rel]
         mism = (kind == 8) | ((kind == 0) & (base != 0) & (base != rc) & (rc != 15))
     else:
         mism = kind == 8
     if not mism.any():
         return empty
+    where = np.flatnonzero(mism)
     return {
-        "mm_read": np.repeat(read, n)[mism].astype(np.int32),
-        "mm_pos": (refpos[mism] - start).astype(np.int32),
-        "mm_base": SEQ_ASCII[base[mism]],
-        "mm_qual": rb.qual[q[mism]] if len(rb.qual) == len(rb.seq) else np.full(int(mism.sum()), 255, np.uint8),
+        "mm_read": read[block[where]].astype(np.int32),
+        "mm_pos": rel[where].astype(np.int32),
+        "mm_base": SEQ_ASCII[base[where]],
+        "mm_qual": rb.qual[q[where]] if len(rb.qual) == len(rb.seq) else np.full(len(where), 255, np.uint8),
     }
