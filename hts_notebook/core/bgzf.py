@@ -781,3 +781,48 @@ class RecordStream:
             raise TruncatedFileError(f"{len(carry)} bytes after the last whole record", path=reader.path,
                                      offset=int(carry_voffsets(segments)(np.zeros(1, dtype=np.int64))[0]),
                                      field="record", virtual=True)
+
+
+class RecordFileWriter:
+    """Base of the BAM and BCF writers: a header block, then whole records in BGZF.
+
+    Subclasses implement ``_encode_header(header) -> bytes`` and
+    ``_encode_records(batch) -> (data, sizes)``; this class owns the BGZF
+    stream, cuts blocks between records (:meth:`BgzfWriter.write_records`)
+    and appends the EOF marker on :meth:`close`.
+    """
+
+    def __init__(self, target, header, level: int = 6):
+        self.header = header
+        self._bgzf = BgzfWriter(target, level=level)
+        self._bgzf.write(self._encode_header(header))
+        self._bgzf.flush()
+        self.closed = False
+
+    def _encode_header(self, header) -> bytes:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _encode_records(self, batch) -> tuple:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def write_batch(self, batch) -> None:
+        """Append the records of ``batch``."""
+        data, sizes = self._encode_records(batch)
+        if len(data):
+            self._bgzf.write_records(data, sizes)
+
+    def tell(self) -> int:
+        """Virtual offset of the next record."""
+        return self._bgzf.tell()
+
+    def close(self) -> None:
+        """Flush and append the BGZF EOF marker."""
+        if not self.closed:
+            self._bgzf.close()
+            self.closed = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from ...bgzf import BgzfReader, BgzfWriter
+from ...bgzf import BgzfReader, RecordFileWriter
 from ...errors import FormatError, LimitExceededError, TruncatedFileError, format_offset
 from .bam_starts import find_record_starts, sequential_record_starts
 from .batch import REF_CONSUMING, AlignmentBatch, LazyAlignmentBatch
@@ -695,7 +695,7 @@ def encode_records(batch: AlignmentBatch) -> tuple[bytes, np.ndarray]:
     return buf.tobytes(), sizes
 
 
-class BamWriter:
+class BamWriter(RecordFileWriter):
     """Write a BAM file: header, records in batches, BGZF EOF marker (SAMv1 §4.2).
 
     Parameters
@@ -712,35 +712,11 @@ class BamWriter:
     indexes built by ``samtools index`` have record-aligned chunks.
     """
 
-    def __init__(self, target, header: AlignmentHeader, level: int = 6):
-        self.header = header
-        self._bgzf = BgzfWriter(target, level=level)
-        self._bgzf.write(encode_bam_header(header))
-        self._bgzf.flush()
-        self.closed = False
+    def _encode_header(self, header: AlignmentHeader) -> bytes:
+        return encode_bam_header(header)
 
-    def write_batch(self, batch: AlignmentBatch) -> None:
-        """Append the records of ``batch``."""
-        data, sizes = encode_records(batch)
-        if not data:
-            return
+    def _encode_records(self, batch: AlignmentBatch):
         n_ref = len(self.header.references)
         if batch.ref_id.size and (batch.ref_id.max() >= n_ref or batch.next_ref_id.max() >= n_ref):
             raise FormatError(f"reference id beyond the header's {n_ref} references", field="refID")
-        self._bgzf.write_records(data, sizes)
-
-    def tell(self) -> int:
-        """Virtual offset of the next record."""
-        return self._bgzf.tell()
-
-    def close(self) -> None:
-        """Flush and append the BGZF EOF marker."""
-        if not self.closed:
-            self._bgzf.close()
-            self.closed = True
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+        return encode_records(batch)

@@ -32,7 +32,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from ...bgzf import BgzfReader, BgzfWriter, RecordStream, split_voffset
+from ...bgzf import BgzfReader, RecordFileWriter, RecordStream, split_voffset
 from ...errors import FormatError, HtsError, LimitExceededError, RegionError, TruncatedFileError, format_offset
 from . import bcf_types as bt
 from .batch import FLOAT32_FILL, FLOAT32_MISSING, INT_FILL, INT_MISSING, STR_FILL, STR_MISSING, VariantBatch
@@ -1390,7 +1390,7 @@ def encode_bcf_records(batch: VariantBatch, header: VariantHeader) -> tuple[byte
     return b"".join(parts), sizes
 
 
-class BcfWriter:
+class BcfWriter(RecordFileWriter):
     """Write a BCF 2.2 file: header, records in batches, BGZF EOF marker (VCFv4.3 §6).
 
     Parameters
@@ -1409,32 +1409,8 @@ class BcfWriter:
     gives record-aligned chunks.
     """
 
-    def __init__(self, target, header: VariantHeader, level: int = 6):
-        self.header = header
-        self._bgzf = BgzfWriter(target, level=level)
-        self._bgzf.write(encode_bcf_header(header))
-        self._bgzf.flush()
-        self.closed = False
+    def _encode_header(self, header: VariantHeader) -> bytes:
+        return encode_bcf_header(header)
 
-    def write_batch(self, batch: VariantBatch) -> None:
-        """Append the records of ``batch`` (see :func:`encode_bcf_records`)."""
-        data, sizes = encode_bcf_records(batch, self.header)
-        if not data:
-            return
-        self._bgzf.write_records(data, sizes)
-
-    def tell(self) -> int:
-        """Virtual offset of the next record."""
-        return self._bgzf.tell()
-
-    def close(self) -> None:
-        """Flush and append the BGZF EOF marker."""
-        if not self.closed:
-            self._bgzf.close()
-            self.closed = True
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+    def _encode_records(self, batch: VariantBatch):
+        return encode_bcf_records(batch, self.header)
