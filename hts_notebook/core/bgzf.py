@@ -13,6 +13,7 @@ inflated bytes as htslib does, and appends the EOF marker on close.
 """
 from __future__ import annotations
 
+import io
 import os
 import struct
 from concurrent.futures import ThreadPoolExecutor
@@ -404,6 +405,15 @@ class BgzfReader:
             self._pos_uoffset = len(data)
         return b"".join(out)
 
+    def as_stream(self, buffer_size: int = 1 << 20) -> io.BufferedReader:
+        """The inflated data as a buffered binary file object (``readline``, ``readlines``, ``read``).
+
+        Every check of the reader still applies (EOF marker, CRC32, ISIZE):
+        corruption raises :class:`HtsError` subclasses from the file object's
+        methods.
+        """
+        return io.BufferedReader(_RawBgzf(self), buffer_size)
+
     def close(self) -> None:
         self.source.close()
 
@@ -412,6 +422,26 @@ class BgzfReader:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class _RawBgzf(io.RawIOBase):
+    """Raw, read-only file object over a :class:`BgzfReader` (for :meth:`BgzfReader.as_stream`)."""
+
+    def __init__(self, reader: "BgzfReader"):
+        self._reader = reader
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        data = self._reader.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._reader.close()
+        super().close()
 
 
 def is_bgzf(target) -> bool:

@@ -20,13 +20,13 @@ mode reads such files with :func:`warnings.warn`.
 from __future__ import annotations
 
 import gzip
-import io
 import os
 import warnings
 import zlib
 
 import numpy as np
 
+from ...bgzf import BgzfReader, is_bgzf
 from ...errors import FormatError, TruncatedFileError
 from .batch import (FLOAT32_FILL, FLOAT32_MISSING, INT_FILL, INT_MISSING, STR_FILL, STR_MISSING,
                     VariantBatch, concat, float_is_fill)
@@ -73,6 +73,8 @@ def open_vcf_text(target, *, path=None):
     head = fh.read(2)
     fh.seek(0)
     if head == b"\x1f\x8b":
+        if is_bgzf(fh):  # BGZF: block checks, CRC32 and the EOF marker (truncation is never silent)
+            return BgzfReader(fh, path=str(path)).as_stream(), str(path)
         return gzip.GzipFile(fileobj=fh, mode="rb"), str(path)
     return fh, str(path)
 
