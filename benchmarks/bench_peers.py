@@ -140,7 +140,37 @@ def _ours_tabix(ctx):
     return dict(items=len(ctx.regions["tabix_10kb"]), check=[n, ss % 2**32])
 
 
+def _ours_coverage(ctx):
+    import hts_notebook as hts
+    from hts_notebook.core.pileup import count_coverage
+
+    tot = npos = 0
+    with hts.open(ctx.p("reads.bam")) as f:
+        for c, s, e in ctx.regions["regions_1mb"]:
+            cov = count_coverage(f, c, s, e, quality_threshold=15, read_callback="all")
+            tot += int(np.asarray(cov, dtype=np.int64).sum())
+            npos += e - s
+    return dict(items=npos, check=[npos, tot])
+
+
+def _ours_pileup(ctx):
+    import hts_notebook as hts
+
+    (c, s, e), = ctx.regions["pileup_100kb"]
+    with hts.open(ctx.p("reads.bam")) as f:
+        ds = f.pileup((c, s, e), min_base_quality=0, min_mapping_quality=0, flag_filter=0x704,
+                      ignore_overlaps=False, ignore_orphans=False, max_depth=0)
+    counts = ds.position_base_count.values
+    depth = ds.position_depth.values
+    base = list(ds.base.values)
+    acgt = counts[:, [base.index(b) for b in "ACGT"]].sum(axis=1)
+    keep = depth > 0
+    return dict(items=int(keep.sum()), check=[int(keep.sum()), int(depth[keep].sum()), int(acgt[keep].sum())])
+
+
 OURS = {
+    "bam_coverage_region": _ours_coverage,
+    "bam_pileup_region": _ours_pileup,
     "bam_fetch_region_1mb": _ours_fetch_region_1mb,
     "bam_full_scan": _ours_full_scan,
     "vcf_scan_gt": {"hts_notebook vcf": _ours_vcf_scan("cohort.vcf.gz"), "hts_notebook bcf": _ours_vcf_scan("cohort.bcf")},
