@@ -196,6 +196,7 @@ function render({ model, el: root }) {
   function onCustom(msg, buffers) {
     if (!msg || typeof msg.id !== "string" || !msg.id.startsWith(viewId + ":")) return;
     if (msg.id !== lastSent) return; // stale reply
+    clearTimeout(retryTimer); // answered: no re-ask
     if (msg.type === "error") {
       setStatus(msg.message, "error");
       return;
