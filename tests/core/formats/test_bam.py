@@ -277,8 +277,11 @@ def test_decode_records__bad_ref_id_and_cigar_op():
         decode_records(data, final=True, n_ref=0)
     bad = bytearray(data)
     bad[36 + 3] = (bad[36 + 3] & 0xF0) | 12  # first CIGAR op code 12
+    batch, _, _ = decode_records(bytes(bad), final=True)  # CIGARs are decoded, and checked, on first use
     with pytest.raises(FormatError, match="CIGAR operation code 12"):
-        decode_records(bytes(bad), final=True)
+        batch.cigar
+    with pytest.raises(FormatError, match="CIGAR operation code 12"):
+        batch.end
 
 
 def test_decode_records__empty_input():

@@ -416,18 +416,23 @@ def decode_records(
     name_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(l_read_name - 1, out=name_offsets[1:])
     cigar_start = name_start + l_read_name
-    idx, _ = _ragged_index(cigar_start, n_cigar)  # one index per op; ops are 4 bytes apart
-    if idx.size:
-        op_no = np.arange(idx.size, dtype=np.int64) - np.repeat(np.cumsum(n_cigar) - n_cigar, n_cigar)
-        cigar = _gather_u32(data, idx + 3 * op_no).astype(np.uint32)
-    else:
-        cigar = np.zeros(0, dtype=np.uint32)
     cigar_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(n_cigar, out=cigar_offsets[1:])
-    if cigar.size and int((cigar & 15).max()) > 8:
-        k = int(np.argmax((cigar & 15) > 8))
-        i = int(np.searchsorted(cigar_offsets, k, side="right") - 1)
-        fail(i, f"CIGAR operation code {int(cigar[k] & 15)} is not one of MIDNSHP=X", "cigar")
+
+    def load_cigar(rows):
+        cs, nc = (cigar_start, n_cigar) if rows is None else (cigar_start[rows], n_cigar[rows])
+        idx, offs = _ragged_index(cs, nc)  # one index per op; ops are 4 bytes apart
+        if not idx.size:
+            return np.zeros(0, dtype=np.uint32)
+        op_no = np.arange(idx.size, dtype=np.int64) - np.repeat(offs[:-1], nc)
+        cig = _gather_u32(data, idx + 3 * op_no).astype(np.uint32)
+        if int((cig & 15).max()) > 8:
+            k = int(np.argmax((cig & 15) > 8))
+            i = int(np.searchsorted(offs, k, side="right") - 1)
+            fail(i if rows is None else int(rows[i]),
+                 f"CIGAR operation code {int(cig[k] & 15)} is not one of MIDNSHP=X", "cigar")
+        return cig
+
     seq_start = cigar_start + 4 * n_cigar
     seq_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(l_seq, out=seq_offsets[1:])
@@ -439,20 +444,21 @@ def decode_records(
     np.cumsum(aux_len, out=aux_offsets[1:])
     flag = fixed["flag"].astype(np.uint16)
     # -- CG tag: long CIGARs stored as kSmN + CG:B,I (SAMv1 §4.2.2) -------
+    # only records of exactly two ops can carry one: look at those eagerly; CIGARs stay lazy otherwise
     aux_override: dict = {}
-    if n_cigar.size and cigar.size:
-        two = np.flatnonzero(n_cigar == 2)
-        if two.size:
-            c0 = cigar[cigar_offsets[two]]
-            c1 = cigar[cigar_offsets[two] + 1]
-            cand = two[((c0 & 15) == _CIG_S) & ((c0 >> 4) == l_seq[two]) & ((c1 & 15) == _CIG_N)]
-            if cand.size:
-                cigar, cigar_offsets, aux_override = _apply_cg(
-                    data, cigar, cigar_offsets, aux_start, aux_len, cand, fail)
-                if aux_override:
-                    for i, blob in aux_override.items():
-                        aux_len[i] = len(blob)
-                    np.cumsum(aux_len, out=aux_offsets[1:])
+    eager_cigar = None
+    two = np.flatnonzero(n_cigar == 2)
+    if two.size:
+        c0 = _gather_u32(data, cigar_start[two])
+        c1 = _gather_u32(data, cigar_start[two] + 4)
+        cand = two[((c0 & 15) == _CIG_S) & ((c0 >> 4) == l_seq[two]) & ((c1 & 15) == _CIG_N)]
+        if cand.size:
+            eager_cigar, cigar_offsets, aux_override = _apply_cg(
+                data, load_cigar(None), cigar_offsets, aux_start, aux_len, cand, fail)
+            if aux_override:
+                for i, blob in aux_override.items():
+                    aux_len[i] = len(blob)
+                np.cumsum(aux_len, out=aux_offsets[1:])
 
     def pick(rows, *arrays):
         return arrays if rows is None else tuple(a[rows] for a in arrays)
@@ -483,13 +489,24 @@ def decode_records(
 
     seq_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(l_seq, out=seq_offsets[1:])
+    loaders = {"name": load_name, "seq": load_seq, "qual": load_qual, "aux": load_aux}
+    eager = {}
+    if eager_cigar is None:
+        def load_end(rows):
+            p, f, nc = (pos, flag, n_cigar) if rows is None else (pos[rows], flag[rows], n_cigar[rows])
+            offs = np.zeros(len(nc) + 1, dtype=np.int64)
+            np.cumsum(nc, out=offs[1:])
+            return reference_end(p, f, load_cigar(rows), offs)
+
+        loaders.update(cigar=load_cigar, end=load_end)
+    else:
+        eager.update(cigar=eager_cigar, end=reference_end(pos, flag, eager_cigar, cigar_offsets))
     batch = LazyAlignmentBatch(
-        {"name": load_name, "seq": load_seq, "qual": load_qual, "aux": load_aux},
-        ref_id=ref_id, pos=pos, end=reference_end(pos, flag, cigar, cigar_offsets),
+        loaders, ref_id=ref_id, pos=pos,
         mapq=fixed["mapq"].astype(np.uint8), bin=fixed["bin"].astype(np.uint16), flag=flag,
         next_ref_id=next_ref_id, next_pos=next_pos, tlen=fixed["tlen"].astype(np.int64),
-        name_offsets=name_offsets, cigar=cigar, cigar_offsets=cigar_offsets, seq_offsets=seq_offsets,
-        aux_offsets=aux_offsets,
+        name_offsets=name_offsets, cigar_offsets=cigar_offsets, seq_offsets=seq_offsets,
+        aux_offsets=aux_offsets, **eager,
     )
     return batch, starts, consumed
 

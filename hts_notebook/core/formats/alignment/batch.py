@@ -253,15 +253,15 @@ def iter_concat(batches: Iterable[AlignmentBatch]) -> AlignmentBatch:
     return AlignmentBatch.concat(list(batches))
 
 
-_LAZY_FIELDS = ("name", "seq", "qual", "aux")
+_LAZY_FIELDS = ("name", "seq", "qual", "aux", "cigar", "end")
 
 
 class LazyAlignmentBatch(AlignmentBatch):
     """An :class:`AlignmentBatch` whose bulky ragged values are decoded on first use.
 
-    The fixed columns, the CIGARs and all ``*_offsets`` are eager; ``name``,
-    ``seq``, ``qual`` and ``aux`` are produced by loader callables the first
-    time they are read (then cached).  A whole-file scan that only needs
+    The fixed columns (but ``end``) and all ``*_offsets`` are eager; ``name``,
+    ``seq``, ``qual``, ``aux``, ``cigar`` and ``end`` are produced by loader
+    callables the first time they are read (then cached).  A whole-file scan that only needs
     positions and flags therefore never touches the sequence bytes, and
     :meth:`take` on a lazy batch stays lazy, so a region query decodes the
     sequences of the records it keeps only.
@@ -269,7 +269,7 @@ class LazyAlignmentBatch(AlignmentBatch):
     Parameters
     ----------
     loaders : dict of str to callable
-        ``{"name": f, "seq": f, "qual": f, "aux": f}``; ``f(rows)`` returns
+        ``{"name": f, "seq": f, ...}`` for any of the lazy fields; ``f(rows)`` returns
         the flat values of that field for the records ``rows`` (an int64
         index array, increasing) or of all records when ``rows`` is None.
     **eager
@@ -299,10 +299,13 @@ class LazyAlignmentBatch(AlignmentBatch):
         pending = self.__dict__["_loaders"]
         if not pending:
             return AlignmentBatch.take(self, idx)
-        kw = {f: getattr(self, f)[idx] for f in _FIXED}
-        kw["cigar"], kw["cigar_offsets"] = ragged_take(self.cigar, self.cigar_offsets, idx)
+        kw = {f: getattr(self, f)[idx] for f in _FIXED if f not in pending}
         loaders = {}
-        for val, off in (("name", "name_offsets"), ("seq", "seq_offsets"), ("aux", "aux_offsets"), ("qual", None)):
+        if "end" in pending:
+            f = pending["end"]
+            loaders["end"] = (lambda rows, f=f, idx=idx: f(idx if rows is None else idx[rows]))
+        for val, off in (("name", "name_offsets"), ("seq", "seq_offsets"), ("aux", "aux_offsets"),
+                         ("cigar", "cigar_offsets"), ("qual", None)):
             offsets = getattr(self, off or "seq_offsets")
             if val in pending:
                 f = pending[val]
