@@ -27,7 +27,7 @@ _I32 = struct.Struct("<i")
 #: bytes per lockstep segment
 SEGMENT = 1 << 16
 #: bytes searched for a plausible record start at the head of each segment
-WINDOW = 1024
+WINDOW = 512
 #: below this size the sequential walk is cheaper than the setup
 MIN_PARALLEL = 1 << 20
 
