@@ -20,6 +20,9 @@ attribute           dtype, shape           meaning
 ``format[ID]``      see below (n, s[, k])  FORMAT value per record and sample (GT excluded)
 ``info_keys``       object (n,)            INFO keys in file order (``'AC;AF;DB'``), ``''`` for none;
                                            optional (None: writers use ``info`` order)
+``filter_order``    object (n,)            FILTER names in file order (``'q10;PASS'``), ``''`` when the
+                                           header order applies; optional (None: header order). Writers
+                                           use it only while it names the same set as ``filters``
 ``format_keys``     object (n,)            FORMAT column text (``'GT:AD:DP'``), ``''`` when absent
 ``genotype``        int8/16/32 (n, s, p)   allele indices; -1 missing (``.``), -2 fill (lower ploidy)
 ``phased``          bool (n, s)            every separator of the call is ``|`` (haploid: True)
@@ -135,7 +138,8 @@ class VariantBatch:
 
     def __init__(self, *, contig, position, stop, id, allele, allele_offset, quality, filters,
                  filter_ids, filter_missing=None, info=None, info_present=None, format=None,
-                 format_keys=None, genotype=None, phased=None, samples=(), info_keys=None):
+                 format_keys=None, genotype=None, phased=None, samples=(), info_keys=None,
+                 filter_order=None):
         self.contig = np.asarray(contig, dtype=np.int32)
         n = len(self.contig)
         self.position = np.asarray(position, dtype=np.int64)
@@ -155,6 +159,7 @@ class VariantBatch:
                 self.info_present[k] = _present(v)
         self.format = dict(format or {})
         self.info_keys = None if info_keys is None else _obj(info_keys, n)
+        self.filter_order = None if filter_order is None else _obj(filter_order, n)
         self.samples = list(samples)
         s = len(self.samples)
         self.format_keys = _obj(format_keys, n) if format_keys is not None else _obj([""] * n, n)
@@ -244,7 +249,21 @@ class VariantBatch:
             info_present={k: v[idx] for k, v in self.info_present.items()},
             format={k: v[idx] for k, v in self.format.items()}, format_keys=self.format_keys[idx],
             genotype=self.genotype[idx], phased=self.phased[idx], samples=self.samples,
-            info_keys=None if self.info_keys is None else self.info_keys[idx])
+            info_keys=None if self.info_keys is None else self.info_keys[idx],
+            filter_order=None if self.filter_order is None else self.filter_order[idx])
+
+    def filter_text(self, i: int) -> str:
+        """The FILTER column of record ``i`` (``.``, ``PASS`` or ``;``-joined names), in file order when known."""
+        if self.filter_missing[i]:
+            return "."
+        names = [self.filter_ids[k] for k in np.flatnonzero(self.filters[i])]
+        if not names:
+            return "."
+        if self.filter_order is not None and self.filter_order[i]:
+            order = self.filter_order[i].split(";")
+            if sorted(order) == sorted(names):
+                return self.filter_order[i]
+        return ";".join(names)
 
     def select_samples(self, samples) -> "VariantBatch":
         """Keep the sample columns named (or indexed) by ``samples``, in that order."""
@@ -378,4 +397,7 @@ def concat(batches) -> VariantBatch:
         genotype=np.concatenate([_pad_axis(b.genotype.astype(gdt, copy=False), 2, p) for b in batches]),
         phased=np.concatenate([b.phased for b in batches]), samples=samples,
         info_keys=None if any(b.info_keys is None for b in batches)
-        else np.concatenate([b.info_keys for b in batches]))
+        else np.concatenate([b.info_keys for b in batches]),
+        filter_order=None if all(b.filter_order is None for b in batches)
+        else np.concatenate([b.filter_order if b.filter_order is not None else _obj([""] * len(b), len(b))
+                             for b in batches]))

@@ -490,6 +490,8 @@ def parse_vcf_lines(lines, header: VariantHeader, *, strict: bool = False, path=
     fids = {f: k for k, f in enumerate(header.filters)}
     filter_hits: list[tuple[int, int]] = []
     filter_missing = np.zeros(n, dtype=bool)
+    filter_order = np.empty(n, dtype=object)
+    filter_order[:] = ""
     for j, (i, cols) in enumerate(rows):
         ids[j] = dec(cols[2], i, "ID")
         ref = dec(cols[3], i, "REF")
@@ -508,7 +510,10 @@ def parse_vcf_lines(lines, header: VariantHeader, *, strict: bool = False, path=
         elif f == b"." or f == b"":
             filter_missing[j] = True
         else:
-            for name in dec(f, i, "FILTER").split(";"):
+            names = dec(f, i, "FILTER").split(";")
+            if len(names) > 1:
+                filter_order[j] = ";".join(names)
+            for name in names:
                 k = fids.get(name)
                 if k is None:
                     ctx.issue(i, f"FILTER {name!r} is not defined in the header", "FILTER", fatal=False)
@@ -665,7 +670,8 @@ def parse_vcf_lines(lines, header: VariantHeader, *, strict: bool = False, path=
                         allele_offset=allele_offset, quality=quality, filters=filters,
                         filter_ids=list(header.filters), filter_missing=filter_missing, info=info,
                         info_present=info_present, format=fmt_out, format_keys=format_keys, genotype=genotype,
-                        phased=phased, samples=list(header.samples), info_keys=info_keys)
+                        phased=phased, samples=list(header.samples), info_keys=info_keys,
+                        filter_order=filter_order)
 
 
 def _use_reserved(table, key, kind):
@@ -965,11 +971,7 @@ def format_vcf_records(header: VariantHeader, batch: VariantBatch) -> list[str]:
         alt = ",".join(a[1:]) if len(a) > 1 else "."
         q = batch.quality[i]
         qual = format_float(q)
-        if batch.filter_missing[i]:
-            filt = "."
-        else:
-            hit = np.flatnonzero(batch.filters[i])
-            filt = ";".join(batch.filter_ids[k] for k in hit) if len(hit) else "."
+        filt = batch.filter_text(i)
         items = []
         order = batch.info.keys() if batch.info_keys is None else (batch.info_keys[i].split(";")
                                                                    if batch.info_keys[i] else ())
