@@ -300,8 +300,9 @@ def index_bcf(path: str, *, min_shift: int = 14):
     """CSI of a BCF, as ``bcftools index`` 1.16 (``bcf_index``).
 
     Reads only each record's ``l_shared``, ``l_indiv``, ``CHROM``, ``POS``
-    and ``rlen`` (BCFv2.2 fixed offsets).
-    TODO: use the BCF reader of core/formats/variant/bcf.py once it is in.
+    and ``rlen`` (BCFv2.2 fixed offsets).  Known limit: the whole file is
+    inflated in memory; streaming it through ``bgzf.RecordStream`` as the
+    BCF reader does is the next step.
     """
     import struct
 

@@ -364,7 +364,7 @@ def _format_line(toks, line, batch, i, sidx, samples, fmt_ids, allow_undef, head
             return _info_value(info, t.key, t.sub, header)
         if k == "sep":
             return t.key or ""
-        raise ToolFailure(f"TODO: {k}")
+        raise ToolFailure(f"[E::query] unsupported format tag kind {k!r}")
 
     j = 0
     n = len(toks)

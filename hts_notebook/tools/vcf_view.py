@@ -335,7 +335,7 @@ def is_variant_input(path: str) -> bool:
 
 def _parse_decimal(s: str, i: int) -> tuple[int | None, int]:
     j = i
-    while j < len(s) and (s[j].isdigit() or (s[j] == "," and False)):
+    while j < len(s) and s[j].isdigit():
         j += 1
     if j == i:
         return None, i
