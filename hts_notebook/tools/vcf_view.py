@@ -281,21 +281,9 @@ def index_contig_names(vf) -> list[str]:
         return []
     if index is None:
         return []
-    aux = getattr(index, "aux", None)
-    names = None
-    if isinstance(aux, dict):
-        names = aux.get("names") or aux.get("seq_names")
-    elif aux is not None and hasattr(aux, "names"):
-        names = list(aux.names)
-    elif isinstance(aux, (bytes, bytearray)) and len(aux) >= 28:
-        import struct
+    from ..core.index.tbi import index_sequence_names
 
-        l_nm = struct.unpack_from("<i", aux, 24)[0]
-        raw = bytes(aux[28:28 + l_nm])
-        names = [x.decode("utf-8", "replace") for x in raw.split(b"\0") if x]
-    if names is None:
-        names = getattr(index, "names", None)
-    return list(names or [])
+    return index_sequence_names(index) or []
 
 
 def reader_header(vf) -> _HtsHeader:

@@ -15,7 +15,7 @@ import struct
 from dataclasses import dataclass
 
 from ..bgzf import BgzfReader, BgzfWriter
-from ..errors import FormatError, LimitExceededError, TruncatedFileError
+from ..errors import HtsError, FormatError, LimitExceededError, TruncatedFileError
 from .model import BinningIndex, parse_body, serialize_body
 
 __all__ = [
@@ -223,3 +223,18 @@ def write_tbi(index: BinningIndex, path, level: int = 6) -> None:
     """Write an index as a BGZF-compressed ``.tbi`` file (see :func:`tbi_bytes`)."""
     with BgzfWriter(path, level=level) as w:
         w.write(tbi_bytes(index))
+
+
+def index_sequence_names(index) -> list[str] | None:
+    """Sequence names stored in a TBI, or in a CSI carrying a tabix header; None when it has none.
+
+    BAM/BCF CSI indexes have no names (their reference ids follow the data
+    file's own dictionary); a malformed tabix header also gives None.
+    """
+    aux = getattr(index, "aux", None)
+    if not isinstance(aux, (bytes, bytearray)) or len(aux) < 28:
+        return None
+    try:
+        return list(parse_tabix_header(bytes(aux))[1])
+    except HtsError:
+        return None

@@ -12,10 +12,9 @@ import os
 
 import numpy as np
 
-from ...errors import FormatError, MissingIndexError, RegionError
+from ...errors import MissingIndexError, RegionError
 from ...region import parse_region
 from .batch import VariantBatch, concat
-from .header import VariantHeader
 
 __all__ = ["VariantFile"]
 
@@ -133,20 +132,9 @@ class VariantFile:
         return self._index
 
     def _index_ref_id(self, index, contig: str) -> int | None:
-        aux = getattr(index, "aux", None)
-        names = None
-        if isinstance(aux, dict):
-            names = aux.get("names") or aux.get("seq_names")
-        elif aux is not None and hasattr(aux, "names"):
-            names = list(aux.names)
-        elif isinstance(aux, (bytes, bytearray)) and len(aux) >= 28:
-            import struct
+        from ...index.tbi import index_sequence_names
 
-            l_nm = struct.unpack_from("<i", aux, 24)[0]
-            raw = bytes(aux[28:28 + l_nm])
-            names = [x.decode("utf-8", "replace") for x in raw.split(b"\0") if x]
-        if names is None:
-            names = getattr(index, "names", None)
+        names = index_sequence_names(index)
         if names is not None:
             names = list(names)
             return names.index(contig) if contig in names else None
