@@ -21,15 +21,12 @@ other ``%`` fields are not supported (usage error).
 """
 from __future__ import annotations
 
-import os
 from typing import BinaryIO, TextIO
 
-import numpy as np
 
 from . import UsageError
 from ._args import getopt
-from .vcf_view import (ToolFailure, _has_index, empty_info_values, is_variant_input, iter_batches,
-                       parse_regions, reader_header)
+from .vcf_view import ToolFailure, empty_info_values, iter_batches, parse_regions, reader_header
 
 __all__ = ["run", "parse_format"]
 
@@ -263,20 +260,15 @@ def _run(argv, out, err) -> int:
     if len(args.operands) > 1:
         raise UsageError("query: more than one input file is not supported (use -r for regions)")
     fn_in = args.operands[0]
-    if not os.path.exists(fn_in):
-        raise ToolFailure(f"Failed to read from {fn_in}: No such file or directory")
-    if not is_variant_input(fn_in):
-        raise ToolFailure(f"Failed to read from {fn_in}: unknown file type")
-    from ..core.formats.variant.reader import VariantFile
     from ..core.formats.variant.vcf import format_vcf_records
-    from .vcf_view import read_sample_list
+    from .vcf_view import open_variant_input, read_sample_list, require_index
 
-    vf = VariantFile(fn_in)
+    vf = open_variant_input(fn_in)
     header = vf.header
     hts = reader_header(vf)
     regions = parse_regions(regions_list) if regions_list is not None else None
-    if regions is not None and not _has_index(vf):
-        raise ToolFailure(f"Failed to read from {fn_in}: could not load index")
+    if regions is not None:
+        require_index(vf, fn_in)
 
     all_samples = list(header.samples)
     samples = all_samples

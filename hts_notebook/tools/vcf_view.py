@@ -396,6 +396,23 @@ def _has_index(vf) -> bool:
     return os.path.exists(vf.path + ".tbi") or os.path.exists(vf.path + ".csi")
 
 
+def open_variant_input(fn_in: str):
+    """Open a VCF/BCF for ``view``/``query``, failing with bcftools' messages (missing, not VCF/BCF)."""
+    if not os.path.exists(fn_in):
+        raise ToolFailure(f"Failed to read from {fn_in}: No such file or directory")
+    if not is_variant_input(fn_in):
+        raise ToolFailure(f"Failed to read from {fn_in}: unknown file type")
+    from ..core.formats.variant.reader import VariantFile
+
+    return VariantFile(fn_in)
+
+
+def require_index(vf, fn_in: str) -> None:
+    """Region queries need an index: bcftools' message when there is none."""
+    if not _has_index(vf):
+        raise ToolFailure(f"Failed to read from {fn_in}: could not load index")
+
+
 def iter_region_batches(vf, regions):
     """Batches of records overlapping ``regions`` (see :func:`parse_regions`), each record once."""
     from ..core.formats.variant.batch import VariantBatch
@@ -593,17 +610,10 @@ def _run(argv, out, err) -> int:
     if regions_list is None and len(args.operands) > 1:
         regions_list = ",".join(args.operands[1:])
     regions = parse_regions(regions_list) if regions_list is not None else None
-    if not os.path.exists(fn_in):
-        raise ToolFailure(f"Failed to read from {fn_in}: No such file or directory")
-    if not is_variant_input(fn_in):
-        raise ToolFailure(f"Failed to read from {fn_in}: unknown file type")
-
-    from ..core.formats.variant.reader import VariantFile
-
-    vf = VariantFile(fn_in)
+    vf = open_variant_input(fn_in)
     header = vf.header
-    if regions is not None and not _has_index(vf):
-        raise ToolFailure(f"Failed to read from {fn_in}: could not load index")
+    if regions is not None:
+        require_index(vf, fn_in)
     hts = reader_header(vf)
     declared = (set(hts.contigs), {i for k, i in hts.ids if k == "FILTER"},
                 {i for k, i in hts.ids if k == "INFO"}, {i for k, i in hts.ids if k == "FORMAT"})
