@@ -317,6 +317,25 @@ class BgzfReader:
         """
         return (self.size // 26 + 1) * MAX_BLOCK_SIZE
 
+    def read_length(self, field: str, label: str, *, signed: bool = True) -> tuple[int, int]:
+        """Read a little-endian 32-bit length field and check it against :meth:`inflated_bound`.
+
+        Returns ``(value, voffset of the field)``.
+
+        Raises
+        ------
+        TruncatedFileError
+            Fewer than 4 bytes left.
+        FormatError
+            Negative, or larger than the whole file could inflate to.
+        """
+        voff = self.tell()
+        value = int.from_bytes(self.read_exact(4, field), "little", signed=signed)
+        if value < 0 or value > self.inflated_bound():
+            raise FormatError(f"{label} {field}={value} is impossible for a file of {self.size} bytes",
+                              path=self.path, offset=voff, field=field, virtual=True)
+        return value, voff
+
     def read_all(self) -> bytes:
         """Inflate the whole file."""
         return self.inflate_range(0).data

@@ -103,10 +103,7 @@ def read_bam_header(reader: BgzfReader) -> tuple[AlignmentHeader, int]:
         raw = reader.read_exact(4, field)
         return (_I32 if signed else _U32).unpack(raw)[0], voff
 
-    l_text, voff = read_int("l_text")
-    if l_text < 0 or l_text > bound:
-        raise FormatError(f"BAM l_text={l_text} is impossible for a file of {reader.size} bytes",
-                          path=path, offset=voff, field="l_text", virtual=True)
+    l_text, _ = reader.read_length("l_text", "BAM")
     raw_text = reader.read_exact(l_text, "text")
     text = raw_text.split(b"\x00", 1)[0].decode("utf-8", "surrogateescape")
     n_ref, voff = read_int("n_ref")

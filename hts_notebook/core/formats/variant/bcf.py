@@ -109,11 +109,7 @@ def read_bcf_header(reader: BgzfReader) -> tuple[VariantHeader, int]:
             raise FormatError(f"BCF version {magic[3]}.{magic[4]} is not supported (only 2.2)", path=path,
                               offset=0, field="magic", virtual=True)
         raise FormatError(f"bad BCF magic {magic!r}", path=path, offset=0, field="magic", virtual=True)
-    voff = reader.tell()
-    l_text = _U32.unpack(reader.read_exact(4, "l_text"))[0]
-    if l_text > reader.inflated_bound():
-        raise FormatError(f"BCF l_text={l_text} is impossible for a file of {reader.size} bytes", path=path,
-                          offset=voff, field="l_text", virtual=True)
+    l_text, _ = reader.read_length("l_text", "BCF", signed=False)
     voff = reader.tell()
     raw = reader.read_exact(l_text, "header text")
     text = raw.split(b"\x00", 1)[0]
