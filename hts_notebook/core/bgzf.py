@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import os
 import struct
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -50,6 +51,8 @@ _HEADER = struct.Struct("<BBBBIBBH")  # ID1 ID2 CM FLG MTIME XFL OS XLEN
 _TAIL = struct.Struct("<II")  # CRC32 ISIZE
 _THREADS = max(1, min(8, os.cpu_count() or 1))
 _POOL: ThreadPoolExecutor | None = None
+#: finished inflated ranges a RecordStream keeps for refilling (fresh pages cost ~25 ms per 64 MiB)
+_SPARE_BUFFERS = 2
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -239,20 +242,25 @@ class BgzfReader:
         return out, pos
 
     def inflate_range(self, cstart: int = 0, cend: int | None = None, *, max_bytes: int | None = None,
-                      writable: bool = False) -> InflatedRange:
+                      writable: bool = False, out: bytearray | None = None) -> InflatedRange:
         """Inflate all blocks starting in ``[cstart, cend)`` (to EOF when ``cend`` is None).
 
         Blocks are inflated in parallel threads.  ``max_bytes`` bounds the
         inflated size; past it :class:`LimitExceededError` is raised.
         With ``writable=True`` the data is a ``bytearray`` that each worker
         fills in place (no final join copy: the fast path for bulk decoding);
-        otherwise it is ``bytes``.
+        otherwise it is ``bytes``.  ``out`` (with ``writable``) is a spare
+        ``bytearray`` to fill instead of a new one: it is resized to fit, and
+        must have no buffer exports.
         """
         if cend is None or cend > self.size:
             cend = self.size
         if cstart < 0 or cstart > self.size:
             raise FormatError(f"block offset {cstart:#x} outside file", path=self.path, offset=cstart, field="coffset")
         blocks = []
+        fast = writable and _dfl.inflate_into is not None
+        addrs: list = []  # with ``fast``: address of each block's first byte
+        raws: list = []  # keeps the buffers behind ``addrs`` alive
         pos = cstart
         # read the compressed span plus one maximal block so the last block is whole
         while pos < cend:
@@ -264,8 +272,12 @@ class BgzfReader:
                 self._scan_blocks(self.source.read_at(pos, MAX_BLOCK_SIZE + 64), pos, cend)
                 raise TruncatedFileError("BGZF block runs past end of file", path=self.path, offset=pos, field="BSIZE")
             mv = memoryview(raw)
+            base = np.frombuffer(raw, dtype=np.uint8).ctypes.data if fast else 0
             for off, bsz, hsz in found:
                 blocks.append((pos + off, mv[off: off + bsz], hsz))
+                if fast:
+                    addrs.append(base + off)
+            raws.append(raw)
             pos += used
         if max_bytes is not None:
             total = sum(int.from_bytes(b[-4:], "little") for _, b, _ in blocks)
@@ -283,7 +295,18 @@ class BgzfReader:
                 raise FormatError(f"ISIZE={int(sizes[k])} exceeds 65536", path=path, offset=int(coffs[k]), field="ISIZE")
             uoffs = np.zeros(len(blocks) + 1, dtype=np.int64)
             np.cumsum(sizes, out=uoffs[1:])
-            out = bytearray(int(uoffs[-1]))
+            total = int(uoffs[-1])
+            if out is None:
+                out = bytearray(total)
+            else:  # a recycled buffer: resize in place (keeps its pages)
+                if len(out) > total:
+                    del out[total:]
+                elif len(out) < total:
+                    out.extend(bytes(total - len(out)))
+            if fast:
+                self._inflate_in_place(blocks, addrs, sizes, uoffs, out)
+                del raws
+                return InflatedRange(out, coffs, uoffs, pos)
             view = np.frombuffer(out, dtype=np.uint8)
             starts = uoffs[:-1].tolist()
 
@@ -309,6 +332,37 @@ class BgzfReader:
         uoffs = np.zeros(len(parts) + 1, dtype=np.int64)
         np.cumsum(sizes, out=uoffs[1:])
         return InflatedRange(b"".join(parts), coffs, uoffs, pos)
+
+    def _inflate_in_place(self, blocks, addrs, sizes, uoffs, out: bytearray) -> None:
+        """Inflate ``blocks`` straight into ``out`` with libdeflate (GIL released per block), checking CRC32."""
+        path, check = self.path, self.check_crc
+        inflate_into, crc32_at = _dfl.inflate_into, _dfl.crc32_at
+        dst = np.frombuffer(out, dtype=np.uint8).ctypes.data if len(out) else 0
+        isizes = sizes.tolist()
+        ustarts = uoffs[:-1].tolist()
+
+        def fill(ks):
+            for k in ks:
+                off, raw, hsz = blocks[k]
+                n, at = isizes[k], dst + ustarts[k]
+                try:
+                    inflate_into(addrs[k] + hsz, len(raw) - hsz - 8, at, n)
+                except ValueError as exc:
+                    raise FormatError(f"corrupt deflate data: {exc}", path=path, offset=off, field="CDATA") from None
+                if check:
+                    crc = _TAIL.unpack_from(raw, len(raw) - 8)[0]
+                    got = crc32_at(at, n)
+                    if got != crc:
+                        raise ChecksumError(f"CRC32 mismatch: stored {crc:#010x}, data {got:#010x}",
+                                            path=path, offset=off, field="CRC32")
+
+        n = len(blocks)
+        if n > 4 and _THREADS > 1:
+            step = max(1, -(-n // (4 * _THREADS)))
+            for _ in _pool().map(fill, [range(i, min(i + step, n)) for i in range(0, n, step)]):
+                pass
+        else:
+            fill(range(n))
 
     def inflated_bound(self) -> int:
         """Upper bound on the inflated size of the whole file (each block is >= 26 bytes and inflates to <= 64 KiB).
@@ -775,8 +829,25 @@ class RecordStream:
         carry = b""
         segments: list = []  # (InflatedRange, first position in its data, length) backing ``carry``
 
+        spare: list = []  # inflated buffers of finished ranges, refilled when nobody holds them
+
         def fetch(p):
-            return reader.inflate_range(p, min(size, p + self.chunk_bytes), writable=self.writable)
+            out = None
+            for i in range(len(spare)):
+                # two references: the list and getrefcount's argument; any other holder
+                # (a batch, a numpy view, a memoryview) keeps the buffer out of reuse
+                if sys.getrefcount(spare[i]) == 2:
+                    out = spare.pop(i)
+                    break
+            try:
+                return reader.inflate_range(p, min(size, p + self.chunk_bytes), writable=self.writable, out=out)
+            except BufferError:  # exported after all: take a fresh buffer
+                return reader.inflate_range(p, min(size, p + self.chunk_bytes), writable=self.writable)
+
+        def retire(rng):
+            if self.writable and len(spare) < _SPARE_BUFFERS:
+                spare.append(rng.data)
+            return InflatedRange(b"", rng.block_coffsets, rng.block_uoffsets, rng.end_coffset)
 
         def carry_voffsets(segs):
             lens = np.array([s[2] for s in segs], dtype=np.int64)
@@ -823,9 +894,13 @@ class RecordStream:
                 carry, segments, start = b"", [], boundary
             chunk = RecordChunk(data, start, final, rng.voffsets)
             yield chunk
-            if chunk.consumed < len(data):
-                carry = bytes(data[chunk.consumed:])
-                segments = [(rng, chunk.consumed, len(data) - chunk.consumed)]
+            consumed, n = chunk.consumed, len(data)
+            if consumed < n:
+                carry = bytes(data[consumed:])
+            chunk = data = None
+            rng = retire(rng)  # keep only the offset map; the bytes may be refilled
+            if consumed < n:
+                segments = [(rng, consumed, n - consumed)]
         if carry:  # decoders raise first when they are told the chunk is final
             raise TruncatedFileError(f"{len(carry)} bytes after the last whole record", path=reader.path,
                                      offset=int(carry_voffsets(segments)(np.zeros(1, dtype=np.int64))[0]),

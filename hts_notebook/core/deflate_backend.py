@@ -76,3 +76,96 @@ if _want in ("", "isal"):
         inflate, crc32, BACKEND = _isal_inflate, _iz.crc32, "isal"
     except ImportError:
         pass
+
+
+# -- inflating straight into a caller's buffer ---------------------------------
+# libdeflate's C API (through ctypes, which drops the GIL for the call) inflates a
+# block into place with no intermediate ``bytes`` object and no copy; blocks of one
+# range are then inflated truly in parallel.  The library comes from the ``deflate``
+# package's extension module (it exports the libdeflate symbols) or the system's
+# libdeflate.  ``inflate_into`` is None when neither loads or zlib/isal is forced.
+
+inflate_into = None
+crc32_at = None
+
+
+def _load_libdeflate():
+    import ctypes
+    import ctypes.util
+    import threading
+
+    paths = []
+    try:
+        from deflate import _deflate
+
+        paths.append(_deflate.__file__)
+    except ImportError:
+        pass
+    found = ctypes.util.find_library("deflate")
+    if found:
+        paths.append(found)
+    lib = None
+    for p in paths:
+        try:
+            cand = ctypes.CDLL(p)
+            cand.libdeflate_deflate_decompress
+            cand.libdeflate_alloc_decompressor
+            cand.libdeflate_crc32
+            lib = cand
+            break
+        except (OSError, AttributeError):
+            continue
+    if lib is None:
+        return None, None
+    vp, sz = ctypes.c_void_p, ctypes.c_size_t
+    lib.libdeflate_alloc_decompressor.restype = vp
+    lib.libdeflate_alloc_decompressor.argtypes = []
+    lib.libdeflate_free_decompressor.argtypes = [vp]
+    lib.libdeflate_free_decompressor.restype = None
+    dec = lib.libdeflate_deflate_decompress
+    dec.restype = ctypes.c_int
+    dec.argtypes = [vp, vp, sz, vp, sz, vp]
+    crc = lib.libdeflate_crc32
+    crc.restype = ctypes.c_uint32
+    crc.argtypes = [ctypes.c_uint32, vp, sz]
+    local = threading.local()
+    messages = {1: "bad data", 2: "fewer bytes than ISIZE", 3: "more bytes than ISIZE or a cut stream"}
+
+    class _Decompressor:
+        """One libdeflate decompressor per thread (they are not thread-safe)."""
+
+        def __init__(self):
+            self.ptr = lib.libdeflate_alloc_decompressor()
+            if not self.ptr:
+                raise MemoryError("libdeflate_alloc_decompressor failed")
+
+        def __del__(self, free=lib.libdeflate_free_decompressor):
+            if self.ptr:
+                free(self.ptr)
+
+    def _inflate_into(src_addr: int, src_len: int, dst_addr: int, isize: int) -> None:
+        """Inflate the raw DEFLATE stream at ``src_addr`` into exactly ``isize`` bytes at ``dst_addr``.
+
+        The caller keeps both buffers alive and sized; raises ``ValueError`` when
+        the stream is corrupt or does not inflate to exactly ``isize`` bytes.
+        """
+        d = getattr(local, "d", None)
+        if d is None:
+            d = local.d = _Decompressor()
+        if isize == 0:
+            # libdeflate accepts a zero-length output only from an empty stream; zlib checks it
+            _zlib_inflate(ctypes.string_at(src_addr, src_len), 0)
+            return
+        r = dec(d.ptr, src_addr, src_len, dst_addr, isize, None)
+        if r:
+            raise ValueError(f"libdeflate: {messages.get(r, r)} (ISIZE {isize})")
+
+    def _crc32_at(addr: int, n: int) -> int:
+        """CRC32 of ``n`` bytes at ``addr``."""
+        return crc(0, addr, n)
+
+    return _inflate_into, _crc32_at
+
+
+if BACKEND == "libdeflate":
+    inflate_into, crc32_at = _load_libdeflate()

@@ -139,3 +139,72 @@ def test_inflated_range__voffsets_round_trip_positions():
     pos = np.array([0, 1, 65279, 65280, 70000, len(data) - 1])
     vo = rng.voffsets(pos)
     assert [rng.position(int(v)) for v in vo] == pos.tolist()
+
+
+@pytest.mark.parametrize("size", [0, 1, 65280, 65281, 300_000])
+def test_inflate_range__in_place_into_recycled_buffer_equals_data(size):
+    data = _data(size, seed=8)[:size]
+    r = bgzf.BgzfReader(io.BytesIO(bgzf.compress(data)))
+    for spare in (None, bytearray(b"x" * 10), bytearray(b"y" * (size + 70_000))):
+        rng = r.inflate_range(0, writable=True, out=spare)
+        assert isinstance(rng.data, bytearray) and bytes(rng.data) == data
+        if spare is not None:
+            assert rng.data is spare
+
+
+def test_inflate_range__in_place_bit_flips_and_crc_raise_hts_errors():
+    data = _data(200_000, seed=9)
+    blob = bytearray(bgzf.compress(data))
+    gen = np.random.default_rng(11)
+    for _ in range(60):
+        bad = bytearray(blob)
+        i = int(gen.integers(0, len(bad) - 28))
+        bad[i] ^= 1 << int(gen.integers(0, 8))
+        try:
+            out = bgzf.BgzfReader(io.BytesIO(bytes(bad))).inflate_range(0, writable=True).data
+        except HtsError:
+            continue
+        assert bytes(out) == data
+    bad = bytearray(blob)
+    bad[-28 - 8] ^= 0xFF  # CRC32 of the last data block
+    with pytest.raises(ChecksumError) as exc:
+        bgzf.BgzfReader(io.BytesIO(bytes(bad))).inflate_range(0, writable=True)
+    assert exc.value.field == "CRC32" and exc.value.offset > 0
+
+
+def test_deflate_backend__inflate_into_rejects_wrong_isize():
+    from hts_notebook.core import deflate_backend as dfl
+
+    if dfl.inflate_into is None:
+        pytest.skip("libdeflate not loaded")
+    data = _data(50_000, seed=10)
+    cdata = dfl.deflate(data, 6)
+    src = np.frombuffer(cdata, np.uint8)
+    for isize in (len(data) - 1, len(data) + 1):
+        out = np.zeros(isize, np.uint8)
+        with pytest.raises(ValueError):
+            dfl.inflate_into(src.ctypes.data, len(cdata), out.ctypes.data, isize)
+    out = np.zeros(len(data), np.uint8)
+    dfl.inflate_into(src.ctypes.data, len(cdata), out.ctypes.data, len(data))
+    assert out.tobytes() == data and dfl.crc32_at(out.ctypes.data, len(data)) == dfl.crc32(data)
+
+
+def test_record_stream__held_chunks_are_never_refilled():
+    # records: 4-byte length + payload; small chunks so buffers would be recycled
+    gen = np.random.default_rng(12)
+    recs = [bytes(gen.integers(65, 91, int(n), dtype=np.uint8)) for n in gen.integers(1, 400, 20_000)]
+    raw = b"".join(len(x).to_bytes(4, "little") + x for x in recs)
+    r = bgzf.BgzfReader(io.BytesIO(bgzf.compress(raw)))
+    size = lambda head: 4 + int.from_bytes(head[:4], "little")
+    held, views = [], []
+    for chunk in bgzf.RecordStream(r, 0, head_size=4, record_size=size, chunk_bytes=20_000):
+        p, out = chunk.start, []
+        while p + 4 <= len(chunk.data) and p + size(chunk.data[p:p + 4]) <= len(chunk.data):
+            out.append((p, size(chunk.data[p:p + 4])))
+            p += out[-1][1]
+        chunk.consumed = p
+        u8 = np.frombuffer(chunk.data, np.uint8)  # a consumer keeping views into the chunk
+        views.extend(u8[a + 4: a + n] for a, n in out)
+        held.extend(bytes(chunk.data[a + 4: a + n]) for a, n in out)
+    assert len(views) == len(recs)
+    assert [v.tobytes() for v in views] == held == recs

@@ -75,3 +75,28 @@ def test_lazy_batch__take_after_partial_decode_keeps_every_field(demo_data):
         want, _ = ragged_take(getattr(eager, name), offsets, idx)
         assert np.array_equal(getattr(sub, name), want), name
     assert np.array_equal(batch.qual, whole_qual)
+
+
+def test_walk_chains__false_heads_are_repaired_not_trusted(demo_data):
+    data, first = demo_data
+    seq = np.array(bam_starts.sequential_record_starts(data, first, len(data))[0])
+    i32 = bam_starts._i32_view(data)
+    rng = np.random.default_rng(7)
+    true_heads = np.sort(rng.choice(seq[1:], 40, replace=False))
+    # false heads: one byte before a record (the decoy htslib tags make plausible),
+    # a few bytes inside one, and one in the middle of a sequence
+    false_heads = np.sort(rng.choice(seq[1:-1], 12, replace=False)) + np.array([-1, 1, 5, 40] * 3)
+    heads = np.unique(np.concatenate([[first], true_heads, false_heads]))
+    starts, consumed = bam_starts._walk_chains(data, i32, heads, len(data))
+    assert consumed == len(data)
+    assert np.array_equal(starts, seq)
+
+
+def test_walk_chains__repair_reaching_a_cut_record_stops_before_it(demo_data):
+    data, first = demo_data
+    stop = len(data) - 500
+    seq, consumed = bam_starts.sequential_record_starts(data, first, stop)
+    i32 = bam_starts._i32_view(data)
+    heads = np.array([first, seq[100] + 3, seq[-3] + 1], dtype=np.int64)  # every later head false
+    starts, got = bam_starts._walk_chains(data, i32, heads, stop)
+    assert got == consumed and np.array_equal(starts, np.array(seq))

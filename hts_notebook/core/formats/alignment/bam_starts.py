@@ -127,12 +127,19 @@ def find_record_starts(data, start: int, stop: int | None = None, *, n_ref: int 
     u8 = np.frombuffer(data, dtype=np.uint8)
     i32 = _i32_view(data)
     n_seg = size // SEGMENT
-    seg = start + np.arange(1, n_seg, dtype=np.int64) * SEGMENT
-    cand = (seg[:, None] + np.arange(WINDOW, dtype=np.int64)).ravel()
-    cand = cand[cand + 36 <= stop]
+    # the head window of every segment past the first, as one strided 2-D view
+    # (row k = the WINDOW positions from ``start + (k + 1) * SEGMENT``; no gather)
+    rows = n_seg - 1
+    while rows > 0 and start + rows * SEGMENT + WINDOW + 36 > stop:
+        rows -= 1
+    first = start + SEGMENT
+    win_bs = np.lib.stride_tricks.as_strided(i32[first:], shape=(rows, WINDOW), strides=(SEGMENT, 1), writeable=False)
+    win_nl = np.lib.stride_tricks.as_strided(u8[first + 12:], shape=(rows, WINDOW), strides=(SEGMENT, 1),
+                                             writeable=False)
     # cheap first cut on block_size and the name length, full checks on the rest
-    bs = i32[cand]
-    cand = cand[(bs >= 32) & (bs < 1 << 24) & (u8[cand + 12] >= 1)]
+    r, c = np.nonzero((win_bs >= 32) & (win_bs < 1 << 24) & (win_nl >= 1))
+    cand = first + r.astype(np.int64) * SEGMENT + c
+    seg = np.arange(rows)
     cand = cand[_plausible(data, u8, i32, cand, stop, n_ref)]
     seg_of = (cand - start) // SEGMENT
     first = np.ones(len(cand), dtype=bool)
@@ -141,37 +148,108 @@ def find_record_starts(data, start: int, stop: int | None = None, *, n_ref: int 
     if len(heads) < len(seg) // 2:  # large records (long reads): few of them, walk them
         s, c = sequential_record_starts(data, start, stop)
         return np.array(s, dtype=np.int64), c
-    P = np.concatenate([[start], heads]).astype(np.int64)
-    E = np.concatenate([heads, [stop]]).astype(np.int64)
-    n_chain = len(P)
-    broken = np.zeros(n_chain, dtype=bool)
-    steps_pos, steps_chain = [], []
-    active = np.flatnonzero(P < E)
-    while active.size:
-        p = P[active]
-        room = p + 4 <= stop
-        bs = np.where(room, i32[np.where(room, p, 0)], 0).astype(np.int64)
-        nxt = p + 4 + bs
-        valid = room & (bs >= 32) & (nxt <= stop)
-        steps_pos.append(p[valid])
-        steps_chain.append(active[valid])
-        bad = active[~valid]
-        broken[bad] = True
-        P[active[valid]] = nxt[valid]
-        active = active[valid]
-        active = active[P[active] < E[active]]
-    # every chain but the last must end exactly where the next one starts
-    inner = slice(0, n_chain - 1)
-    if broken[inner].any() or np.any(P[inner] != E[inner]):
-        s, c = sequential_record_starts(data, start, stop)
-        return np.array(s, dtype=np.int64), c
-    pos = np.concatenate(steps_pos) if steps_pos else np.zeros(0, dtype=np.int64)
-    chain = np.concatenate(steps_chain) if steps_chain else np.zeros(0, dtype=np.int64)
-    order = np.argsort(chain, kind="stable")  # steps are appended in depth order
-    starts = pos[order]
-    consumed = int(P[-1])
-    if broken[-1] and consumed + 4 <= stop and _I32.unpack_from(data, consumed)[0] < 32:
-        # a corrupt block_size at the end: let the sequential walk report it
+    heads = np.concatenate([[start], heads]).astype(np.int64)
+    starts, consumed = _walk_chains(data, i32, heads, stop)
+    if starts is None:
         s, c = sequential_record_starts(data, start, stop)
         return np.array(s, dtype=np.int64), c
     return starts, consumed
+
+
+def _walk_chains(data, i32: np.ndarray, heads: np.ndarray, stop: int):
+    """Record starts from chains begun at ``heads`` (``heads[0]`` is a true record start).
+
+    Every chain ``k`` is followed in lockstep, one numpy step per record depth,
+    until it reaches ``heads[k + 1]`` (or ``stop``); finished chains stand
+    still, and each round's positions go in one row of a (depth, chain) table,
+    so reading the table chain by chain gives the starts in file order without
+    a sort.  A ``block_size`` below 32 is walked as 32 so the loop always ends.
+
+    A chain is trusted only when the trusted chain before it lands exactly on
+    its head.  Where a trusted chain overshoots the next head (that head was a
+    false start), the true records are walked one by one from where it
+    stopped until they land on a later head, whose chain is then trusted.
+
+    Returns ``(starts, consumed)``, or ``(None, None)`` when a trusted record
+    has a ``block_size`` below 32: the caller takes the exact sequential walk,
+    which reports it.
+    """
+    last = len(i32) - 1
+    E = np.empty_like(heads)
+    E[:-1] = heads[1:]
+    E[-1] = stop
+    P = heads.copy()
+    live = P < E
+    rows = []
+    while live.any():
+        rows.append(np.where(live, P, -1))
+        bs = i32[np.minimum(P, last)]
+        P = np.where(live, P + 4 + np.maximum(bs, 32), P)
+        live = P < E
+    n_chain = len(heads)
+    table = np.stack(rows).T if rows else np.full((n_chain, 1), -1, dtype=np.int64)
+    landed = P[:-1] == E[:-1]
+    repaired = None
+    if not landed.all():
+        table, repaired, P_last = _repair(data, heads, P, landed, table, stop)
+        if table is None:
+            return None, None
+        P[-1] = P_last
+    starts = table[table >= 0]
+    if repaired is not None and len(repaired):
+        starts = np.sort(np.concatenate([starts, repaired]))
+    if len(starts) and np.any(i32[np.minimum(starts, last)] < 32):
+        return None, None
+    consumed = int(P[-1])
+    if consumed > stop:  # the last record runs past the data: not a whole one
+        consumed = int(starts[-1])
+        starts = starts[:-1]
+    return starts, consumed
+
+
+def _repair(data, heads, P, landed, table, stop):
+    """Drop chains begun at false heads and walk the true records across them.
+
+    Returns ``(table, extra_starts, end_of_last_chain)`` or ``(None, None, None)``
+    on a ``block_size`` below 32.
+    """
+    unpack = _I32.unpack_from
+    n_chain = len(heads)
+    trusted = np.zeros(n_chain, dtype=bool)
+    trusted[0] = True
+    head_list = heads.tolist()
+    ends = P.tolist()
+    extra = []
+    k = 0
+    end_last = ends[-1]
+    while k < n_chain - 1:
+        if landed[k]:
+            trusted[k + 1] = True
+            k += 1
+            continue
+        p = ends[k]  # a true record start past the false head k + 1
+        j = k + 1
+        while True:
+            while j < n_chain and head_list[j] < p:
+                j += 1
+            if j < n_chain and head_list[j] == p:
+                trusted[j] = True
+                k = j
+                break
+            if p >= stop:
+                end_last = p
+                k = n_chain
+                break
+            if p + 4 > stop:
+                end_last = stop + 1  # a partial record: the caller drops it
+                extra.append(p)
+                k = n_chain
+                break
+            bs = unpack(data, p)[0]
+            if bs < 32:
+                return None, None, None
+            extra.append(p)
+            p += 4 + bs
+    table = table.copy()
+    table[~trusted] = -1
+    return table, np.array(extra, dtype=np.int64), end_last
