@@ -17,6 +17,8 @@ import io
 import os
 import struct
 import sys
+import threading
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -51,8 +53,8 @@ _HEADER = struct.Struct("<BBBBIBBH")  # ID1 ID2 CM FLG MTIME XFL OS XLEN
 _TAIL = struct.Struct("<II")  # CRC32 ISIZE
 _THREADS = max(1, min(8, os.cpu_count() or 1))
 _POOL: ThreadPoolExecutor | None = None
-#: finished inflated ranges a RecordStream keeps for refilling (fresh pages cost ~25 ms per 64 MiB)
-_SPARE_BUFFERS = 2
+#: inflated buffers a BgzfReader keeps for refilling (fresh pages cost ~25 ms per 64 MiB)
+_SPARE_BUFFERS = 3
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -170,6 +172,77 @@ class InflatedRange:
         return (self.block_coffsets[i].astype(np.uint64) << np.uint64(16)) | u.astype(np.uint64)
 
 
+class _InflateJob:
+    """The blocks of one range in groups, inflated by every thread that calls :meth:`run`.
+
+    Groups are taken from a shared queue, so helpers can join at any time; the
+    first error is kept and re-raised by :meth:`wait`.
+    """
+
+    GROUP = 32  # blocks per group: about 2 MiB inflated
+
+    def __init__(self, fill, n_blocks: int, keep=None):
+        self._fill = fill
+        self._keep = keep  # buffers the block addresses point into
+        self._groups = deque(range(i, min(i + self.GROUP, n_blocks)) for i in range(0, n_blocks, self.GROUP))
+        self.n_groups = len(self._groups)
+        self._left = self.n_groups
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._error: BaseException | None = None
+        if not self._left:
+            self._done.set()
+
+    def run(self) -> None:
+        """Inflate groups until none is left."""
+        while True:
+            try:
+                group = self._groups.popleft()
+            except IndexError:
+                return
+            try:
+                if self._error is None:
+                    self._fill(group)
+            except BaseException as exc:  # noqa: BLE001 - handed to wait()
+                self._error = self._error or exc
+            with self._lock:
+                self._left -= 1
+                if not self._left:
+                    self._done.set()
+                    self._keep = None
+
+    def wait(self) -> None:
+        """Help until the queue is empty, then wait for groups still in other threads; raise their error."""
+        self.run()
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+
+
+class PendingRange:
+    """A range being inflated in the background (:meth:`BgzfReader.inflate_range_async`)."""
+
+    def __init__(self):
+        self._ready = threading.Event()
+        self._rng = self._job = self._error = None
+
+    def _set(self, rng, job, error) -> None:
+        self._rng, self._job, self._error = rng, job, error
+        self._ready.set()
+
+    def result(self) -> InflatedRange:
+        """The inflated range; the calling thread inflates what is still queued.
+
+        Raises whatever reading or inflating the range raised.
+        """
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+        if self._job is not None:
+            self._job.wait()
+        return self._rng
+
+
 class BgzfReader:
     """Random-access reader of a BGZF file.
 
@@ -201,6 +274,8 @@ class BgzfReader:
             raise TruncatedFileError(
                 "BGZF EOF marker missing: file is truncated", path=self.path, offset=self.size, field="EOF"
             )
+        self._spares: list = []  # inflated buffers handed out before; refilled once nobody holds them
+        self._spares_lock = threading.Lock()
         self._cur_coffset = -1
         self._cur_data = b""
         self._cur_next = 0
@@ -245,14 +320,47 @@ class BgzfReader:
                       writable: bool = False, out: bytearray | None = None) -> InflatedRange:
         """Inflate all blocks starting in ``[cstart, cend)`` (to EOF when ``cend`` is None).
 
-        Blocks are inflated in parallel threads.  ``max_bytes`` bounds the
-        inflated size; past it :class:`LimitExceededError` is raised.
-        With ``writable=True`` the data is a ``bytearray`` that each worker
-        fills in place (no final join copy: the fast path for bulk decoding);
-        otherwise it is ``bytes``.  ``out`` (with ``writable``) is a spare
-        ``bytearray`` to fill instead of a new one: it is resized to fit, and
-        must have no buffer exports.
+        Blocks are inflated in parallel threads (the caller takes part).
+        ``max_bytes`` bounds the inflated size; past it
+        :class:`LimitExceededError` is raised.  With ``writable=True`` the data
+        is a ``bytearray`` filled in place (no final join copy: the fast path
+        for bulk decoding); otherwise it is ``bytes``.  ``out`` (with
+        ``writable``) is a spare ``bytearray`` to fill instead of a new one: it
+        is resized to fit, and must have no buffer exports.
         """
+        rng, job = self._prepare_range(cstart, cend, max_bytes=max_bytes, writable=writable, out=out)
+        if job is not None:
+            for _ in range(min(_THREADS, job.n_groups) - 1):
+                _pool().submit(job.run)  # errors are kept by the job
+            job.wait()
+        return rng
+
+    def inflate_range_async(self, cstart: int, cend: int | None = None) -> "PendingRange":
+        """Start inflating ``[cstart, cend)`` (writable) in one background thread.
+
+        :meth:`PendingRange.result` returns the :class:`InflatedRange`; the
+        thread calling it inflates the blocks still waiting, so a consumer
+        that finishes its own work early lends its core instead of idling, and
+        no more threads than cores run while it is busy.
+        """
+        pending = PendingRange()
+
+        def start():
+            try:
+                rng, job = self._prepare_range(cstart, cend, writable=True)
+            except BaseException as exc:  # reported by result()
+                pending._set(None, None, exc)
+                return
+            pending._set(rng, job, None)
+            if job is not None:
+                job.run()
+
+        _prefetch_pool().submit(start)
+        return pending
+
+    def _prepare_range(self, cstart: int, cend: int | None, *, max_bytes: int | None = None, writable: bool = False,
+                       out: bytearray | None = None) -> tuple[InflatedRange, "_InflateJob | None"]:
+        """Read and check the blocks of a range; inflate them now, or return the job that will (fast path)."""
         if cend is None or cend > self.size:
             cend = self.size
         if cstart < 0 or cstart > self.size:
@@ -297,16 +405,18 @@ class BgzfReader:
             np.cumsum(sizes, out=uoffs[1:])
             total = int(uoffs[-1])
             if out is None:
+                out = self._spare_buffer(total)
+            if out is None:
                 out = bytearray(total)
             else:  # a recycled buffer: resize in place (keeps its pages)
                 if len(out) > total:
                     del out[total:]
                 elif len(out) < total:
                     out.extend(bytes(total - len(out)))
+            self._keep_spare(out)
+            rng = InflatedRange(out, coffs, uoffs, pos)
             if fast:
-                self._inflate_in_place(blocks, addrs, sizes, uoffs, out)
-                del raws
-                return InflatedRange(out, coffs, uoffs, pos)
+                return rng, self._in_place_job(blocks, addrs, raws, sizes, uoffs, out)
             view = np.frombuffer(out, dtype=np.uint8)
             starts = uoffs[:-1].tolist()
 
@@ -323,7 +433,7 @@ class BgzfReader:
             else:
                 for k in range(len(blocks)):
                     fill(k)
-            return InflatedRange(out, coffs, uoffs, pos)
+            return rng, None
         if len(blocks) > 4 and _THREADS > 1:
             parts = list(_pool().map(lambda b: _inflate_block(b[1], b[0], b[2], path, crc), blocks, chunksize=16))
         else:
@@ -331,10 +441,33 @@ class BgzfReader:
         sizes = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
         uoffs = np.zeros(len(parts) + 1, dtype=np.int64)
         np.cumsum(sizes, out=uoffs[1:])
-        return InflatedRange(b"".join(parts), coffs, uoffs, pos)
+        return InflatedRange(b"".join(parts), coffs, uoffs, pos), None
 
-    def _inflate_in_place(self, blocks, addrs, sizes, uoffs, out: bytearray) -> None:
-        """Inflate ``blocks`` straight into ``out`` with libdeflate (GIL released per block), checking CRC32."""
+    def _spare_buffer(self, size: int) -> bytearray | None:
+        """A buffer inflated into before that nobody holds any more and that fits ``size`` without reallocating.
+
+        Fresh memory costs a page fault per 4 KiB on first write (~25 ms per 64 MiB
+        here), more than inflating into pages already mapped.  A buffer is free
+        when the only references left are this list's and the call's: any
+        batch, numpy view or memoryview into it keeps it out of reuse.
+        """
+        with self._spares_lock:
+            for i in range(len(self._spares)):
+                buf = self._spares[i]
+                alloc = buf.__alloc__()
+                if 0.9 * size < alloc <= 2 * size + 2 and sys.getrefcount(buf) == 3:  # list, ``buf``, argument
+                    return self._spares.pop(i)
+                del buf
+        return None
+
+    def _keep_spare(self, buf: bytearray) -> None:
+        with self._spares_lock:
+            if not any(b is buf for b in self._spares):
+                self._spares.append(buf)
+                del self._spares[:-_SPARE_BUFFERS]
+
+    def _in_place_job(self, blocks, addrs, raws, sizes, uoffs, out: bytearray) -> "_InflateJob":
+        """The job inflating ``blocks`` straight into ``out`` with libdeflate (GIL released per block), checking CRC32."""
         path, check = self.path, self.check_crc
         inflate_into, crc32_at = _dfl.inflate_into, _dfl.crc32_at
         dst = np.frombuffer(out, dtype=np.uint8).ctypes.data if len(out) else 0
@@ -356,13 +489,7 @@ class BgzfReader:
                         raise ChecksumError(f"CRC32 mismatch: stored {crc:#010x}, data {got:#010x}",
                                             path=path, offset=off, field="CRC32")
 
-        n = len(blocks)
-        if n > 4 and _THREADS > 1:
-            step = max(1, -(-n // (4 * _THREADS)))
-            for _ in _pool().map(fill, [range(i, min(i + step, n)) for i in range(0, n, step)]):
-                pass
-        else:
-            fill(range(n))
+        return _InflateJob(fill, len(blocks), keep=(raws, blocks))
 
     def inflated_bound(self) -> int:
         """Upper bound on the inflated size of the whole file (each block is >= 26 bytes and inflates to <= 64 KiB).
@@ -829,24 +956,13 @@ class RecordStream:
         carry = b""
         segments: list = []  # (InflatedRange, first position in its data, length) backing ``carry``
 
-        spare: list = []  # inflated buffers of finished ranges, refilled when nobody holds them
-
         def fetch(p):
-            out = None
-            for i in range(len(spare)):
-                # two references: the list and getrefcount's argument; any other holder
-                # (a batch, a numpy view, a memoryview) keeps the buffer out of reuse
-                if sys.getrefcount(spare[i]) == 2:
-                    out = spare.pop(i)
-                    break
-            try:
-                return reader.inflate_range(p, min(size, p + self.chunk_bytes), writable=self.writable, out=out)
-            except BufferError:  # exported after all: take a fresh buffer
-                return reader.inflate_range(p, min(size, p + self.chunk_bytes), writable=self.writable)
+            if self.writable:
+                return reader.inflate_range_async(p, min(size, p + self.chunk_bytes))
+            return _prefetch_pool().submit(reader.inflate_range, p, min(size, p + self.chunk_bytes))
 
         def retire(rng):
-            if self.writable and len(spare) < _SPARE_BUFFERS:
-                spare.append(rng.data)
+            """Keep only the offset map, so the reader may refill the bytes once the consumer drops them."""
             return InflatedRange(b"", rng.block_coffsets, rng.block_uoffsets, rng.end_coffset)
 
         def carry_voffsets(segs):
@@ -864,8 +980,7 @@ class RecordStream:
 
             return voffsets
 
-        pool = _prefetch_pool()
-        future = pool.submit(fetch, coff) if coff < size else None
+        future = fetch(coff) if coff < size else None
         if future is None and skip:
             raise TruncatedFileError("file ends inside its header", path=reader.path, offset=self.first_voffset,
                                      field="header", virtual=True)
@@ -874,7 +989,7 @@ class RecordStream:
             if rng.end_coffset <= coff:
                 break
             coff = rng.end_coffset
-            future = pool.submit(fetch, coff) if coff < size else None
+            future = fetch(coff) if coff < size else None
             final = future is None
             data = rng.data
             start, skip = skip, 0

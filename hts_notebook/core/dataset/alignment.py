@@ -11,12 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import FormatError
-from ..formats.alignment.batch import SEQ_ALPHABET, AlignmentBatch
+from ..formats.alignment.batch import AlignmentBatch
 from ..formats.alignment.header import AlignmentHeader
 
 __all__ = ["alignment_dataset", "scan_aux", "AuxFields", "aux_columns"]
 
-_SEQ_ASCII = np.frombuffer(SEQ_ALPHABET, dtype=np.uint8)
 _FIXED_SIZE = np.zeros(256, dtype=np.int64)
 for _c, _n in zip(b"AcCsSiIf", (1, 1, 1, 2, 2, 4, 4, 4)):
     _FIXED_SIZE[_c] = _n
@@ -305,7 +304,7 @@ def alignment_dataset(batch: AlignmentBatch, header: AlignmentHeader, *, region=
         "alignment_cigar_op": (("cigar_ops",), (cig & 15).astype(np.uint8)),
         "alignment_cigar_length": (("cigar_ops",), (cig >> 4).astype(np.uint32)),
         "alignment_cigar_offset": (AO, batch.cigar_offsets.astype(np.int64)),
-        "alignment_sequence": (("bases",), _SEQ_ASCII[batch.seq & 15]),
+        "alignment_sequence": (("bases",), batch.seq_ascii),
         "alignment_quality": (("bases",), batch.qual),
         "alignment_sequence_offset": (AO, batch.seq_offsets.astype(np.int64)),
         "contig_id": (("contigs",), np.array([r[0] for r in refs], dtype=str) if refs else np.zeros(0, dtype="U1")),

@@ -343,3 +343,28 @@ def test_bam_writer__level1_roundtrip(tmp_path):
         for b in f.iter_batches(batch_size=7000):
             w.write_batch(b)
     assert _samtools("view", "--no-PG", out) == _samtools("view", "--no-PG", src)
+
+
+@pytest.mark.parametrize("lengths", [[150, 150, 150], [0, 1, 2, 3, 151, 7, 0, 64]])
+def test_decode_records__seq_ascii_straight_from_packed_bases_equals_codes_lookup(lengths):
+    gen = np.random.default_rng(len(lengths))
+    n = len(lengths)
+    b = batch_from_columns(
+        ref_id=[0] * n, pos=list(range(n)), end=[0] * n, mapq=[60] * n, bin=[0] * n, flag=[0] * n,
+        next_ref_id=[-1] * n, next_pos=[-1] * n, tlen=[0] * n, name=[b"r%d" % i for i in range(n)],
+        cigar=[cigar_from_string(f"{k}M") if k else np.zeros(0, np.uint32) for k in lengths],
+        seq=[gen.integers(0, 16, k).astype(np.uint8) for k in lengths],
+        qual=[np.full(k, 30, np.uint8) for k in lengths], aux=[b""] * n,
+    )
+    data, _ = encode_records(b)
+    want = np.frombuffer(b"=ACMGRSVTWYHKDBN", np.uint8)[b.seq]
+    lazy, _, _ = decode_records(data, final=True)
+    assert lazy.seq_ascii.tobytes() == want.tobytes()  # packed -> ASCII, codes never built
+    assert "seq" in lazy.__dict__["_loaders"]
+    assert np.array_equal(lazy.seq, b.seq)
+    rows = np.array([n - 1, 0, n // 2])
+    again, _, _ = decode_records(data, final=True)
+    sub = again.take(rows)  # still lazy: ASCII of the kept rows only
+    start = b.seq_offsets
+    assert sub.seq_ascii.tobytes() == b"".join(want[start[i]:start[i + 1]].tobytes() for i in rows)
+    assert b.seq_ascii.tobytes() == want.tobytes()  # the eager batch's lookup agrees

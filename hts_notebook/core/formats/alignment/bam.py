@@ -44,6 +44,7 @@ __all__ = [
 BAM_MAGIC = b"BAM\x01"
 #: bytes of the fixed part of a record, ``block_size`` included
 FIXED_SIZE = 36
+_VOID_FIXED = np.dtype((np.void, FIXED_SIZE))
 #: BAM stores positions and lengths as int32
 _INT32_MAX = (1 << 31) - 1
 
@@ -468,6 +469,10 @@ def decode_records(
         s, pl, ls = pick(rows, seq_start, packed_len, l_seq)
         return _unpack_seq(_take_ranges(u8, s, pl), ls, pl)
 
+    def load_seq_ascii(rows):
+        s, pl, ls = pick(rows, seq_start, packed_len, l_seq)
+        return _unpack_seq(_take_ranges(u8, s, pl), ls, pl, _PAIR_ASCII)
+
     def load_qual(rows):
         s, ls = pick(rows, qual_start, l_seq)
         return _take_ranges(u8, s, ls)
@@ -486,7 +491,7 @@ def decode_records(
 
     seq_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(l_seq, out=seq_offsets[1:])
-    loaders = {"name": load_name, "seq": load_seq, "qual": load_qual, "aux": load_aux}
+    loaders = {"name": load_name, "seq": load_seq, "seq_ascii": load_seq_ascii, "qual": load_qual, "aux": load_aux}
     eager = {}
     if eager_cigar is None:
         def load_end(rows):
@@ -508,20 +513,31 @@ def decode_records(
     return batch, starts, consumed
 
 
-def _unpack_seq(packed: np.ndarray, l_seq: np.ndarray, packed_len: np.ndarray) -> np.ndarray:
-    """4-bit packed bases -> one code per base, dropping each odd-length read's pad nibble."""
+def _pair_table(alphabet: bytes) -> np.ndarray:
+    """uint16 per packed byte: the symbol of its high nibble in the low byte, of its low nibble in the high byte."""
+    a = np.frombuffer(alphabet, dtype=np.uint8).astype(np.uint16)
+    b = np.arange(256)
+    return (a[b >> 4] | (a[b & 15] << 8)).astype("<u2")
+
+
+#: packed byte -> its two base codes / its two ASCII bases, as one little-endian uint16
+_PAIR_CODES = _pair_table(bytes(range(16)))
+_PAIR_ASCII = _pair_table(b"=ACMGRSVTWYHKDBN")
+
+
+def _unpack_seq(packed: np.ndarray, l_seq: np.ndarray, packed_len: np.ndarray, pairs: np.ndarray = _PAIR_CODES) -> np.ndarray:
+    """4-bit packed bases -> one symbol per base (SAMv1 §4.2.3), dropping each odd-length read's pad nibble.
+
+    ``pairs`` maps a packed byte to its two symbols (codes by default, or ASCII).
+    """
     if not packed.size:
         return np.zeros(0, dtype=np.uint8)
-    nib = np.empty(2 * packed.size, dtype=np.uint8)
-    nib[0::2] = packed >> 4
-    nib[1::2] = packed & 15
-    odd = np.flatnonzero(l_seq & 1)
-    if odd.size:
-        pad_end = np.cumsum(2 * packed_len)
-        keep = np.ones(nib.size, dtype=bool)
-        keep[pad_end[odd] - 1] = False
-        nib = nib[keep]
-    return nib
+    both = pairs[packed].view(np.uint8)
+    if not (l_seq & 1).any():
+        return both
+    starts = np.zeros(len(packed_len), dtype=np.int64)
+    np.cumsum(2 * packed_len[:-1], out=starts[1:])
+    return _take_ranges(both, starts, l_seq)
 
 
 def _unaligned_u32(data, n_words: int) -> np.ndarray:
@@ -540,11 +556,12 @@ def _gather_u32(data, positions: np.ndarray) -> np.ndarray:
 def _gather_fixed(data, starts: np.ndarray) -> np.ndarray:
     """The 36 fixed bytes of every record as a structured array (SAMv1 §4.2).
 
-    One gather of nine little-endian words per record from a strided view in
-    which row ``p`` is the 36 bytes starting at byte ``p``.
+    One gather of a 36-byte item per record from a view in which item ``p``
+    is the 36 bytes starting at byte ``p``.
     """
-    words = _unaligned_u32(data, FIXED_SIZE // 4)[starts]
-    return np.ascontiguousarray(words).view(_FIXED_DTYPE).reshape(len(starts))
+    rows = max(len(data) - FIXED_SIZE + 1, 0)
+    view = np.ndarray(buffer=data, dtype=_VOID_FIXED, shape=(rows,), strides=(1,))
+    return view[starts].view(_FIXED_DTYPE)
 
 
 def _apply_cg(data, cigar, cigar_offsets, aux_start, aux_len, cand, fail):

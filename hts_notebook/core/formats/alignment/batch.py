@@ -207,6 +207,15 @@ class AlignmentBatch:
         kw["qual"] = np.concatenate([b.qual for b in batches])
         return AlignmentBatch(**kw)
 
+    @property
+    def seq_ascii(self) -> np.ndarray:
+        """Read bases as ASCII codes (``=ACMGRSVTWYHKDBN``), uint8, flat, shape (sum of l_seq,).
+
+        Same layout as :attr:`seq` (``seq_offsets``); a BAM reader may decode
+        these straight from the packed bases without building :attr:`seq`.
+        """
+        return _SEQ_DECODE[self.seq & 15]
+
     # -- convenience views (not for hot paths) ------------------------
     def names(self) -> list[str]:
         blob = self.name.tobytes()
@@ -288,6 +297,20 @@ class LazyAlignmentBatch(AlignmentBatch):
         if missing:
             raise TypeError(f"LazyAlignmentBatch is missing {missing}")
 
+    @property
+    def seq_ascii(self) -> np.ndarray:  # noqa: D102 - documented on AlignmentBatch
+        d = self.__dict__
+        value = d.get("_value_seq_ascii")
+        if value is None:
+            loaders = d["_loaders"]
+            direct = loaders.pop("seq_ascii", None)
+            if direct is not None and "seq" in loaders:  # straight from the packed bases
+                value = np.asarray(direct(None), dtype=np.uint8)
+            else:
+                value = _SEQ_DECODE[self.seq & 15]
+            d["_value_seq_ascii"] = value
+        return value
+
     def __repr__(self) -> str:
         return f"LazyAlignmentBatch(n={len(self)}, pending={sorted(self.__dict__['_loaders'])})"
 
@@ -301,6 +324,9 @@ class LazyAlignmentBatch(AlignmentBatch):
             return AlignmentBatch.take(self, idx)
         kw = {f: getattr(self, f)[idx] for f in _FIXED if f not in pending}
         loaders = {}
+        if "seq_ascii" in pending and "seq" in pending:
+            f = pending["seq_ascii"]
+            loaders["seq_ascii"] = (lambda rows, f=f, idx=idx: f(idx if rows is None else idx[rows]))
         if "end" in pending:
             f = pending["end"]
             loaders["end"] = (lambda rows, f=f, idx=idx: f(idx if rows is None else idx[rows]))
