@@ -53,8 +53,64 @@ _HEADER = struct.Struct("<BBBBIBBH")  # ID1 ID2 CM FLG MTIME XFL OS XLEN
 _TAIL = struct.Struct("<II")  # CRC32 ISIZE
 _THREADS = max(1, min(8, os.cpu_count() or 1))
 _POOL: ThreadPoolExecutor | None = None
-#: inflated buffers a BgzfReader keeps for refilling (fresh pages cost ~25 ms per 64 MiB)
-_SPARE_BUFFERS = 3
+
+
+class _BufferPool:
+    """Process-wide spare ``bytearray`` buffers, refilled only once nobody holds them.
+
+    Fresh memory costs a page fault per 4 KiB on first write (about 25 ms per
+    64 MiB here), more than inflating into pages already mapped, so scans
+    hand their finished buffers back.  A buffer is free when the only
+    references left are the pool's and the check's own: any batch, numpy
+    view or memoryview into it keeps it out of reuse.  At most
+    :data:`_POOL_BYTES` are kept.
+    """
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._bufs: list = []
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> bytearray | None:
+        """A free buffer that holds ``size`` bytes without reallocating much, resized to ``size``; or None."""
+        found = None
+        with self._lock:
+            for i in range(len(self._bufs)):
+                alloc = self._bufs[i].__alloc__()
+                # two references: the list's and getrefcount's argument
+                if 0.9 * size < alloc <= 2 * size + 2 and sys.getrefcount(self._bufs[i]) == 2:
+                    found = self._bufs.pop(i)
+                    break
+        if found is None:
+            return None
+        buf = found
+        if len(buf) > size:
+            del buf[size:]
+        elif len(buf) < size:
+            buf.extend(bytes(size - len(buf)))
+        return buf
+
+    def give(self, buf: bytearray) -> None:
+        """Keep ``buf`` for a later :meth:`take` (the oldest go past the byte cap)."""
+        with self._lock:
+            if any(b is buf for b in self._bufs):
+                return
+            self._bufs.append(buf)
+            total = 0
+            for k in range(len(self._bufs) - 1, -1, -1):
+                total += len(self._bufs[k])
+                if total > self.max_bytes:
+                    del self._bufs[:k + 1]
+                    break
+
+    def clear(self) -> None:
+        with self._lock:
+            self._bufs.clear()
+
+
+#: bytes of idle inflate/read buffers kept for reuse between scans
+_POOL_BYTES = 256 << 20
+_BUFFERS = _BufferPool(_POOL_BYTES)
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -208,8 +264,8 @@ class _InflateJob:
             with self._lock:
                 self._left -= 1
                 if not self._left:
+                    self._keep = self._fill = None  # release the read buffers for reuse
                     self._done.set()
-                    self._keep = None
 
     def wait(self) -> None:
         """Help until the queue is empty, then wait for groups still in other threads; raise their error."""
@@ -240,6 +296,7 @@ class PendingRange:
             raise self._error
         if self._job is not None:
             self._job.wait()
+            self._job = None
         return self._rng
 
 
@@ -274,8 +331,6 @@ class BgzfReader:
             raise TruncatedFileError(
                 "BGZF EOF marker missing: file is truncated", path=self.path, offset=self.size, field="EOF"
             )
-        self._spares: list = []  # inflated buffers handed out before; refilled once nobody holds them
-        self._spares_lock = threading.Lock()
         self._cur_coffset = -1
         self._cur_data = b""
         self._cur_next = 0
@@ -373,7 +428,14 @@ class BgzfReader:
         # read the compressed span plus one maximal block so the last block is whole
         while pos < cend:
             want = min(cend - pos + MAX_BLOCK_SIZE, self.size - pos, 64 << 20)
-            raw = self.source.read_at(pos, want)
+            if fast:  # into a pooled buffer (no fresh pages); the job drops it when done
+                raw = _BUFFERS.take(want) or bytearray(want)
+                got = self.source.read_into(pos, raw)
+                if got < want:
+                    del raw[got:]
+                _BUFFERS.give(raw)
+            else:
+                raw = self.source.read_at(pos, want)
             found, used = self._scan_blocks(raw, pos, cend)
             if not found:
                 # single block larger than what we read cannot happen (want >= 64 KiB); be safe
@@ -405,7 +467,7 @@ class BgzfReader:
             np.cumsum(sizes, out=uoffs[1:])
             total = int(uoffs[-1])
             if out is None:
-                out = self._spare_buffer(total)
+                out = _BUFFERS.take(total)
             if out is None:
                 out = bytearray(total)
             else:  # a recycled buffer: resize in place (keeps its pages)
@@ -413,7 +475,7 @@ class BgzfReader:
                     del out[total:]
                 elif len(out) < total:
                     out.extend(bytes(total - len(out)))
-            self._keep_spare(out)
+            _BUFFERS.give(out)
             rng = InflatedRange(out, coffs, uoffs, pos)
             if fast:
                 return rng, self._in_place_job(blocks, addrs, raws, sizes, uoffs, out)
@@ -442,29 +504,6 @@ class BgzfReader:
         uoffs = np.zeros(len(parts) + 1, dtype=np.int64)
         np.cumsum(sizes, out=uoffs[1:])
         return InflatedRange(b"".join(parts), coffs, uoffs, pos), None
-
-    def _spare_buffer(self, size: int) -> bytearray | None:
-        """A buffer inflated into before that nobody holds any more and that fits ``size`` without reallocating.
-
-        Fresh memory costs a page fault per 4 KiB on first write (~25 ms per 64 MiB
-        here), more than inflating into pages already mapped.  A buffer is free
-        when the only references left are this list's and the call's: any
-        batch, numpy view or memoryview into it keeps it out of reuse.
-        """
-        with self._spares_lock:
-            for i in range(len(self._spares)):
-                buf = self._spares[i]
-                alloc = buf.__alloc__()
-                if 0.9 * size < alloc <= 2 * size + 2 and sys.getrefcount(buf) == 3:  # list, ``buf``, argument
-                    return self._spares.pop(i)
-                del buf
-        return None
-
-    def _keep_spare(self, buf: bytearray) -> None:
-        with self._spares_lock:
-            if not any(b is buf for b in self._spares):
-                self._spares.append(buf)
-                del self._spares[:-_SPARE_BUFFERS]
 
     def _in_place_job(self, blocks, addrs, raws, sizes, uoffs, out: bytearray) -> "_InflateJob":
         """The job inflating ``blocks`` straight into ``out`` with libdeflate (GIL released per block), checking CRC32."""

@@ -55,6 +55,21 @@ class ByteSource:
             self._fh.seek(offset)
             return self._fh.read(n)
 
+    def read_into(self, offset: int, buf: bytearray) -> int:
+        """Fill ``buf`` from ``offset`` (less at end of file); return the byte count read."""
+        if offset >= self.size or not len(buf):
+            return 0
+        with self._lock:
+            self._fh.seek(offset)
+            got = 0
+            view = memoryview(buf)
+            while got < len(buf):
+                k = self._fh.readinto(view[got:])
+                if not k:
+                    break
+                got += k
+            return got
+
     def read_exact(self, offset: int, n: int, field: str = "data") -> bytes:
         """Return exactly ``n`` bytes or raise :class:`TruncatedFileError`."""
         data = self.read_at(offset, n)

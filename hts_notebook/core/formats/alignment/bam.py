@@ -370,55 +370,49 @@ def decode_records(
     l_read_name = fixed["l_read_name"].astype(np.int64)
     n_cigar = fixed["n_cigar_op"].astype(np.int64)
     l_seq = fixed["l_seq"].astype(np.int64)
-    room = block_size - (FIXED_SIZE - 4)
 
-    # -- validation (vectorised; the first bad record is reported) --------
-    bad = l_read_name < 1
+    # -- validation: one vectorised test per group, the first bad record diagnosed --
+    packed_len = (l_seq + 1) >> 1
+    bad = (l_read_name < 1) | (l_seq < 0)
+    bad |= l_read_name + 4 * n_cigar + packed_len + l_seq > block_size - (FIXED_SIZE - 4)
     if bad.any():
-        fail(int(np.argmax(bad)), "l_read_name=0 (the name needs at least its NUL)", "l_read_name")
-    bad = l_read_name + 4 * n_cigar > room
-    if bad.any():
-        i = int(np.argmax(bad))
-        fail(i, f"l_read_name={l_read_name[i]} + 4*n_cigar_op={4 * n_cigar[i]} but block_size leaves {room[i]} bytes",
-             "n_cigar_op" if l_read_name[i] <= room[i] else "l_read_name")
-    bad = l_seq < 0
-    if bad.any():
-        i = int(np.argmax(bad))
-        fail(i, f"l_seq={l_seq[i]} is negative", "l_seq")
-    after = room - l_read_name - 4 * n_cigar
-    bad = (l_seq + 1) // 2 + l_seq > after
+        _diagnose_sizes(int(np.argmax(bad)), block_size, l_read_name, n_cigar, l_seq, fail)
+    ref_lim = n_ref if n_ref is not None else 1 << 31
+    bad = (fixed["ref_id"] < -1) | (fixed["ref_id"] >= ref_lim) | (fixed["next_ref_id"] < -1)
+    bad |= (fixed["next_ref_id"] >= ref_lim) | (fixed["pos"] < -1) | (fixed["next_pos"] < -1)
     if bad.any():
         i = int(np.argmax(bad))
-        fail(i, f"l_seq={l_seq[i]} but block_size leaves {after[i]} bytes", "l_seq")
-    ref_id = fixed["ref_id"].astype(np.int32)
-    next_ref_id = fixed["next_ref_id"].astype(np.int32)
+        for field, name in (("ref_id", "refID"), ("next_ref_id", "next_refID")):
+            v = int(fixed[field][i])
+            if v < -1 or v >= ref_lim:
+                fail(i, f"{name}={v} outside the {n_ref if n_ref is not None else '?'} references", name)
+        for field in ("pos", "next_pos"):
+            v = int(fixed[field][i])
+            if v < -1:
+                fail(i, f"{field}={v} is below -1", field)
     pos = fixed["pos"].astype(np.int64)
-    next_pos = fixed["next_pos"].astype(np.int64)
-    for arr, field in ((ref_id, "refID"), (next_ref_id, "next_refID")):
-        bad = arr < -1 if n_ref is None else (arr < -1) | (arr >= n_ref)
-        if bad.any():
-            i = int(np.argmax(bad))
-            fail(i, f"{field}={arr[i]} outside the {n_ref if n_ref is not None else '?'} references", field)
-    for arr, field in ((pos, "pos"), (next_pos, "next_pos")):
-        bad = arr < -1
-        if bad.any():
-            i = int(np.argmax(bad))
-            fail(i, f"{field}={arr[i]} is below -1", field)
+    flag = fixed["flag"].astype(np.uint16)
 
-    # -- ragged fields ----------------------------------------------------
-    name_start = starts + FIXED_SIZE
-    nul = u8[name_start + l_read_name - 1]
-    bad = nul != 0
-    if bad.any():
-        fail(int(np.argmax(bad)), "read_name is not NUL-terminated", "read_name")
-    name_offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(l_read_name - 1, out=name_offsets[1:])
-    cigar_start = name_start + l_read_name
-    cigar_offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(n_cigar, out=cigar_offsets[1:])
+    # -- where each part of a record starts: computed on first use ---------
+    geom: dict = {}
+
+    def at(part):
+        if not geom:
+            geom["name"] = starts + FIXED_SIZE
+            geom["cigar"] = geom["name"] + l_read_name
+            geom["seq"] = geom["cigar"] + 4 * n_cigar
+            geom["qual"] = geom["seq"] + packed_len
+            geom["aux"] = geom["qual"] + l_seq
+            geom["aux_len"] = starts + 4 + block_size - geom["aux"]
+            for k, blob in aux_override.items():
+                geom["aux_len"][k] = len(blob)
+        return geom[part]
+
+    def pick(rows, *arrays):
+        return arrays if rows is None else tuple(a[rows] for a in arrays)
 
     def load_cigar(rows):
-        cs, nc = (cigar_start, n_cigar) if rows is None else (cigar_start[rows], n_cigar[rows])
+        cs, nc = pick(rows, at("cigar"), n_cigar)
         idx, offs = _ragged_index(cs, nc)  # one index per op; ops are 4 bytes apart
         if not idx.size:
             return np.zeros(0, dtype=np.uint32)
@@ -431,86 +425,103 @@ def decode_records(
                  f"CIGAR operation code {int(cig[k] & 15)} is not one of MIDNSHP=X", "cigar")
         return cig
 
-    seq_start = cigar_start + 4 * n_cigar
-    seq_offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(l_seq, out=seq_offsets[1:])
-    packed_len = (l_seq + 1) // 2
-    qual_start = seq_start + packed_len
-    aux_start = qual_start + l_seq
-    aux_len = starts + 4 + block_size - aux_start
-    aux_offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(aux_len, out=aux_offsets[1:])
-    flag = fixed["flag"].astype(np.uint16)
+    def offsets_of(lengths):
+        def load(rows):
+            lens = lengths() if rows is None else lengths()[rows]
+            o = np.zeros(len(lens) + 1, dtype=np.int64)
+            np.cumsum(lens, out=o[1:])
+            return o
+        return load
+
     # -- CG tag: long CIGARs stored as kSmN + CG:B,I (SAMv1 §4.2.2) -------
     # only records of exactly two ops can carry one: look at those eagerly; CIGARs stay lazy otherwise
     aux_override: dict = {}
-    eager_cigar = None
+    eager = {}
     two = np.flatnonzero(n_cigar == 2)
     if two.size:
-        c0 = _gather_u32(data, cigar_start[two])
-        c1 = _gather_u32(data, cigar_start[two] + 4)
+        cs = starts[two] + FIXED_SIZE + l_read_name[two]
+        c0 = _gather_u32(data, cs)
+        c1 = _gather_u32(data, cs + 4)
         cand = two[((c0 & 15) == _CIG_S) & ((c0 >> 4) == l_seq[two]) & ((c1 & 15) == _CIG_N)]
         if cand.size:
-            eager_cigar, cigar_offsets, aux_override = _apply_cg(
-                data, load_cigar(None), cigar_offsets, aux_start, aux_len, cand, fail)
-            if aux_override:
-                for i, blob in aux_override.items():
-                    aux_len[i] = len(blob)
-                np.cumsum(aux_len, out=aux_offsets[1:])
-
-    def pick(rows, *arrays):
-        return arrays if rows is None else tuple(a[rows] for a in arrays)
+            cigar, cigar_offsets, aux_override = _apply_cg(
+                data, load_cigar(None), offsets_of(lambda: n_cigar)(None), at("aux"), at("aux_len"), cand, fail)
+            for k, blob in aux_override.items():
+                at("aux_len")[k] = len(blob)
+            eager.update(cigar=cigar, cigar_offsets=cigar_offsets,
+                         end=reference_end(pos, flag, cigar, cigar_offsets))
 
     def load_name(rows):
-        s, ln = pick(rows, name_start, l_read_name - 1)
+        nul = u8[pick(rows, at("cigar"))[0] - 1]  # read_name must end in NUL (SAMv1 §4.2)
+        if nul.any():
+            k = int(np.argmax(nul != 0))
+            fail(k if rows is None else int(rows[k]), "read_name is not NUL-terminated", "read_name")
+        s, ln = pick(rows, at("name"), l_read_name - 1)
         return _take_ranges(u8, s, ln)
 
     def load_seq(rows):
-        s, pl, ls = pick(rows, seq_start, packed_len, l_seq)
+        s, pl, ls = pick(rows, at("seq"), packed_len, l_seq)
         return _unpack_seq(_take_ranges(u8, s, pl), ls, pl)
 
     def load_seq_ascii(rows):
-        s, pl, ls = pick(rows, seq_start, packed_len, l_seq)
+        s, pl, ls = pick(rows, at("seq"), packed_len, l_seq)
         return _unpack_seq(_take_ranges(u8, s, pl), ls, pl, _PAIR_ASCII)
 
     def load_qual(rows):
-        s, ls = pick(rows, qual_start, l_seq)
+        s, ls = pick(rows, at("qual"), l_seq)
         return _take_ranges(u8, s, ls)
 
     def load_aux(rows):
-        which = np.arange(n, dtype=np.int64) if rows is None else rows
         if not aux_override:
-            s, ln = pick(rows, aux_start, aux_len)
+            s, ln = pick(rows, at("aux"), at("aux_len"))
             return _take_ranges(u8, s, ln)
+        which = np.arange(n, dtype=np.int64) if rows is None else rows
         parts = []
+        aux_start, aux_len = at("aux"), at("aux_len")
         for i in which.tolist():  # rare: only files with CG tags
             blob = aux_override.get(i)
             parts.append(np.frombuffer(blob, dtype=np.uint8) if blob is not None
                          else u8[aux_start[i]: aux_start[i] + aux_len[i]])
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
 
-    seq_offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(l_seq, out=seq_offsets[1:])
-    loaders = {"name": load_name, "seq": load_seq, "seq_ascii": load_seq_ascii, "qual": load_qual, "aux": load_aux}
-    eager = {}
-    if eager_cigar is None:
-        def load_end(rows):
-            p, f, nc = (pos, flag, n_cigar) if rows is None else (pos[rows], flag[rows], n_cigar[rows])
-            offs = np.zeros(len(nc) + 1, dtype=np.int64)
-            np.cumsum(nc, out=offs[1:])
-            return reference_end(p, f, load_cigar(rows), offs)
+    def load_end(rows):
+        p, f, nc = pick(rows, pos, flag, n_cigar)
+        offs = np.zeros(len(nc) + 1, dtype=np.int64)
+        np.cumsum(nc, out=offs[1:])
+        return reference_end(p, f, load_cigar(rows), offs)
 
-        loaders.update(cigar=load_cigar, end=load_end)
-    else:
-        eager.update(cigar=eager_cigar, end=reference_end(pos, flag, eager_cigar, cigar_offsets))
+    def column(field):
+        return lambda rows: np.ascontiguousarray(fixed[field] if rows is None else fixed[field][rows])
+
+    loaders = {
+        "name": load_name, "seq": load_seq, "seq_ascii": load_seq_ascii, "qual": load_qual, "aux": load_aux,
+        "cigar": load_cigar, "end": load_end,
+        "name_offsets": offsets_of(lambda: l_read_name - 1), "cigar_offsets": offsets_of(lambda: n_cigar),
+        "seq_offsets": offsets_of(lambda: l_seq), "aux_offsets": offsets_of(lambda: at("aux_len")),
+        "bin": column("bin"), "next_ref_id": column("next_ref_id"), "next_pos": column("next_pos"),
+        "tlen": column("tlen"),
+    }
+    for key in eager:
+        loaders.pop(key)
     batch = LazyAlignmentBatch(
-        loaders, ref_id=ref_id, pos=pos,
-        mapq=fixed["mapq"].astype(np.uint8), bin=fixed["bin"].astype(np.uint16), flag=flag,
-        next_ref_id=next_ref_id, next_pos=next_pos, tlen=fixed["tlen"].astype(np.int64),
-        name_offsets=name_offsets, cigar_offsets=cigar_offsets, seq_offsets=seq_offsets,
-        aux_offsets=aux_offsets, **eager,
+        loaders, ref_id=np.ascontiguousarray(fixed["ref_id"]), pos=pos, mapq=np.ascontiguousarray(fixed["mapq"]),
+        flag=flag, **eager,
     )
     return batch, starts, consumed
+
+
+def _diagnose_sizes(i: int, block_size, l_read_name, n_cigar, l_seq, fail) -> None:
+    """Report why record ``i``'s name/CIGAR/sequence lengths do not fit its ``block_size`` (SAMv1 §4.2)."""
+    room = int(block_size[i]) - (FIXED_SIZE - 4)
+    ln, nc, ls = int(l_read_name[i]), int(n_cigar[i]), int(l_seq[i])
+    if ln < 1:
+        fail(i, "l_read_name=0 (the name needs at least its NUL)", "l_read_name")
+    if ln + 4 * nc > room:
+        fail(i, f"l_read_name={ln} + 4*n_cigar_op={4 * nc} but block_size leaves {room} bytes",
+             "n_cigar_op" if ln <= room else "l_read_name")
+    if ls < 0:
+        fail(i, f"l_seq={ls} is negative", "l_seq")
+    fail(i, f"l_seq={ls} but block_size leaves {room - ln - 4 * nc} bytes", "l_seq")
 
 
 def _pair_table(alphabet: bytes) -> np.ndarray:

@@ -262,25 +262,28 @@ def iter_concat(batches: Iterable[AlignmentBatch]) -> AlignmentBatch:
     return AlignmentBatch.concat(list(batches))
 
 
-_LAZY_FIELDS = ("name", "seq", "qual", "aux", "cigar", "end")
+#: every field may be given as a loader; a BAM scan leaves all but a few of them unbuilt
+_LAZY_FIELDS = tuple(_DTYPES)
 
 
 class LazyAlignmentBatch(AlignmentBatch):
-    """An :class:`AlignmentBatch` whose bulky ragged values are decoded on first use.
+    """An :class:`AlignmentBatch` whose fields may be decoded on first use.
 
-    The fixed columns (but ``end``) and all ``*_offsets`` are eager; ``name``,
-    ``seq``, ``qual``, ``aux``, ``cigar`` and ``end`` are produced by loader
-    callables the first time they are read (then cached).  A whole-file scan that only needs
-    positions and flags therefore never touches the sequence bytes, and
+    Any field (``name``, ``seq``, ``end``, the ``*_offsets``, mate columns...)
+    can be given as a loader callable, called the first time the field is read
+    (then cached).  A whole-file scan that only needs positions and flags
+    therefore never touches the sequence bytes nor builds offsets, and
     :meth:`take` on a lazy batch stays lazy, so a region query decodes the
     sequences of the records it keeps only.
 
     Parameters
     ----------
     loaders : dict of str to callable
-        ``{"name": f, "seq": f, ...}`` for any of the lazy fields; ``f(rows)`` returns
-        the flat values of that field for the records ``rows`` (an int64
-        index array, increasing) or of all records when ``rows`` is None.
+        ``{"name": f, "seq": f, ...}`` for any of the fields (and optionally
+        ``"seq_ascii"``); ``f(rows)`` returns the values of that field for the
+        records ``rows`` (an int64 index array, increasing) or of all records
+        when ``rows`` is None.  For an ``*_offsets`` field that is the offsets
+        of the batch made of those rows (starting at 0).
     **eager
         Every other field of :class:`AlignmentBatch`.
     """
@@ -322,29 +325,26 @@ class LazyAlignmentBatch(AlignmentBatch):
         pending = self.__dict__["_loaders"]
         if not pending:
             return AlignmentBatch.take(self, idx)
-        kw = {f: getattr(self, f)[idx] for f in _FIXED if f not in pending}
-        loaders = {}
-        if "seq_ascii" in pending and "seq" in pending:
-            f = pending["seq_ascii"]
-            loaders["seq_ascii"] = (lambda rows, f=f, idx=idx: f(idx if rows is None else idx[rows]))
-        if "end" in pending:
-            f = pending["end"]
-            loaders["end"] = (lambda rows, f=f, idx=idx: f(idx if rows is None else idx[rows]))
-        for val, off in (("name", "name_offsets"), ("seq", "seq_offsets"), ("aux", "aux_offsets"),
-                         ("cigar", "cigar_offsets"), ("qual", None)):
-            offsets = getattr(self, off or "seq_offsets")
-            if val in pending:
-                f = pending[val]
-                loaders[val] = (lambda rows, f=f, idx=idx: f(idx if rows is None else idx[rows]))
-                if off:
-                    lens = offsets[idx + 1] - offsets[idx]
-                    o = np.zeros(len(idx) + 1, dtype=np.int64)
-                    np.cumsum(lens, out=o[1:])
-                    kw[off] = o
-            else:
-                kw[val], o = ragged_take(getattr(self, val), offsets, idx)
-                if off:
-                    kw[off] = o
+        kw = {}
+        # values already decoded: cut them (this builds their offsets)
+        for val, off in _RAGGED + (("qual", "seq_offsets"),):
+            if val not in pending:
+                kw[val], o = ragged_take(getattr(self, val), getattr(self, off), idx)
+                kw.setdefault(off, o)
+        for f in _FIXED:
+            if f not in pending:
+                kw[f] = getattr(self, f)[idx]
+        # offsets built but values pending: the kept rows' offsets
+        for val, off in _RAGGED:
+            if off not in pending and off not in kw:
+                o = getattr(self, off)
+                lens = o[idx + 1] - o[idx]
+                kw[off] = np.zeros(len(idx) + 1, dtype=np.int64)
+                np.cumsum(lens, out=kw[off][1:])
+        loaders = {key: (lambda rows, f=f, idx=idx: f(idx if rows is None else idx[rows]))
+                   for key, f in pending.items() if key not in kw}
+        if "seq" not in loaders:
+            loaders.pop("seq_ascii", None)
         return LazyAlignmentBatch(loaders, **kw)
 
 
