@@ -119,8 +119,10 @@ def test_read_vcf__bad_integer_strict_names_field_and_line():
     text = HDR + "1\t5\t.\tA\tC\t.\t.\t.\tGT:AD\t0/1:1,x\t0/0:1,2\n"
     with pytest.raises(FormatError, match=r"line 8.*AD"):
         _read(text, strict=True)
-    with pytest.warns(UserWarning):
-        read_vcf(io.BytesIO(text.encode()))
+    _, batch = read_vcf(io.BytesIO(text.encode()))
+    with pytest.warns(UserWarning):  # lenient: FORMAT/AD is decoded, and complained about, when first read
+        ad = batch.format["AD"]
+    assert ad[0, 1].tolist() == [1, 2]
 
 
 def test_read_vcf__bad_pos_raises():
@@ -165,3 +167,49 @@ def test_write_vcf__bcftools_view_identical(path, tmp_path):
     a = subprocess.run(["bcftools", "view", "--no-version", str(path)], capture_output=True).stdout
     c = subprocess.run(["bcftools", "view", "--no-version", str(out)], capture_output=True).stdout
     assert a.decode() == c.decode()
+
+
+@pytest.mark.parametrize("cells", [
+    ["0/1", "1|1"],          # one-character diploid calls: the fast path
+    ["./.", "0|."],          # missing alleles, still the fast path
+    ["0", "1/1"],            # a haploid call: the general parser for the block
+    ["10/1", "0/0"],         # a two-digit allele: the general parser
+    ["0/1/1", "0|1"],        # triploid
+])
+def test_read_vcf__genotype_fast_path_equals_general_parser(cells):
+    alts = ",".join("ACGTACGTACG"[: 10])  # 11 alleles so allele 10 is in range
+    text = HDR + f"1\t5\t.\tA\t{alts}\t.\t.\t.\tGT\t" + "\t".join(cells) + "\n"
+    _, lenient = _read(text)
+    _, strict = _read(text, strict=True)  # strict mode always takes the general parser
+    assert lenient.genotype.tolist() == strict.genotype.tolist()
+    assert lenient.phased.tolist() == strict.phased.tolist()
+
+
+def test_variant_batch__format_fields_decoded_on_first_read_and_kept_lazy_by_take():
+    from hts_notebook.core.formats.variant.batch import LazyFields
+
+    text = HDR + "".join(f"1\t{p}\t.\tA\tC\t.\t.\t.\tGT:AD\t0/1:{p},1\t1/1:0,{p}\n" for p in range(5, 15))
+    _, b = _read(text)
+    assert isinstance(b.format, LazyFields) and b.format.pending == ["AD"]
+    assert "AD" in b.format and list(b.format) == ["AD"]
+    sub = b.take(np.array([7, 2]))
+    assert sub.format.pending == ["AD"]  # the cut did not decode it
+    assert sub.format["AD"][:, 0, 0].tolist() == [12, 7]
+    assert b.format.pending == ["AD"]
+    assert dict(b.format)["AD"][:, 1, 1].tolist() == list(range(5, 15))  # dict() builds the values
+    assert b.format.pending == []
+
+
+def test_bcf_reader__format_fields_decoded_on_first_read(tmp_path):
+    bcftools = shutil.which("bcftools")
+    if bcftools is None:
+        pytest.skip("bcftools not installed")
+    vcf = tmp_path / "x.vcf"
+    vcf.write_text(HDR + "".join(f"1\t{p}\t.\tA\tC\t.\t.\t.\tGT:AD\t0/1:{p},1\t1|1:0,{p}\n" for p in range(5, 15)))
+    bcf = tmp_path / "x.bcf"
+    subprocess.run([bcftools, "view", "-Ob", "-o", str(bcf), str(vcf)], check=True)
+    f = VariantFile(str(bcf))
+    (b,) = list(f.iter_chunks())
+    assert b.format.pending == ["AD"]
+    assert b.genotype[:, 1].tolist() == [[1, 1]] * 10 and b.phased[:, 1].all()
+    assert b.format["AD"][:, 0, 0].tolist() == list(range(5, 15))

@@ -46,6 +46,7 @@ import numpy as np
 
 __all__ = [
     "VariantBatch",
+    "LazyFields",
     "INT_MISSING",
     "INT_FILL",
     "FLOAT32_MISSING",
@@ -128,6 +129,74 @@ def _pad_axis(a: np.ndarray, axis: int, width: int) -> np.ndarray:
     return out
 
 
+class LazyFields(dict):
+    """A ``dict`` of field arrays whose values may be built on first access.
+
+    ``pending`` maps keys to zero-argument loaders; a key is listed (``in``,
+    iteration, ``len``) from the start and its loader runs the first time the
+    value is read (``[]``, ``get``, ``items``, ``values``), then the value is
+    kept.  Readers use it for FORMAT fields so a genotype scan never decodes
+    the others; errors in a field's bytes are raised when it is read.
+    """
+
+    __slots__ = ("_pending",)
+
+    def __init__(self, values=None, pending=None):
+        super().__init__(values or {})
+        self._pending = dict(pending or {})
+        for key in self._pending:
+            dict.__setitem__(self, key, None)
+
+    def __getitem__(self, key):
+        load = self._pending.pop(key, None)
+        if load is not None:
+            try:
+                dict.__setitem__(self, key, load())
+            except BaseException:
+                self._pending[key] = load
+                raise
+        return dict.__getitem__(self, key)
+
+    def __setitem__(self, key, value):
+        self._pending.pop(key, None)
+        dict.__setitem__(self, key, value)
+
+    def __iter__(self):  # also makes dict(self) go through __getitem__
+        return iter(list(dict.keys(self)))
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def items(self):
+        return [(k, self[k]) for k in list(dict.keys(self))]
+
+    def values(self):
+        return [self[k] for k in list(dict.keys(self))]
+
+    def copy(self):
+        return LazyFields({k: dict.__getitem__(self, k) for k in dict.keys(self) if k not in self._pending},
+                          self._pending)
+
+    def map(self, fn) -> "LazyFields":
+        """A new mapping of ``fn(value)`` per key, still lazy for keys not built yet."""
+        done = {k: fn(dict.__getitem__(self, k)) for k in dict.keys(self) if k not in self._pending}
+        pending = {k: (lambda load=load: fn(load())) for k, load in self._pending.items()}
+        return LazyFields(done, pending)
+
+    @property
+    def pending(self) -> list:
+        """Keys whose values are not built yet."""
+        return list(self._pending)
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{k!r}: " + ("<pending>" if k in self._pending else "array")
+                               for k in dict.keys(self)) + "}"
+
+
+def _map_fields(fields: dict, fn) -> dict:
+    return fields.map(fn) if isinstance(fields, LazyFields) else {k: fn(v) for k, v in fields.items()}
+
+
 class VariantBatch:
     """Columnar VCF/BCF records; see the module docstring for the layout.
 
@@ -157,7 +226,7 @@ class VariantBatch:
         for k, v in self.info.items():
             if k not in self.info_present:
                 self.info_present[k] = _present(v)
-        self.format = dict(format or {})
+        self.format = format if isinstance(format, LazyFields) else dict(format or {})
         self.info_keys = None if info_keys is None else _obj(info_keys, n)
         self.filter_order = None if filter_order is None else _obj(filter_order, n)
         self.samples = list(samples)
@@ -247,7 +316,7 @@ class VariantBatch:
             filter_ids=self.filter_ids, filter_missing=self.filter_missing[idx],
             info={k: v[idx] for k, v in self.info.items()},
             info_present={k: v[idx] for k, v in self.info_present.items()},
-            format={k: v[idx] for k, v in self.format.items()}, format_keys=self.format_keys[idx],
+            format=_map_fields(self.format, lambda v: v[idx]), format_keys=self.format_keys[idx],
             genotype=self.genotype[idx], phased=self.phased[idx], samples=self.samples,
             info_keys=None if self.info_keys is None else self.info_keys[idx],
             filter_order=None if self.filter_order is None else self.filter_order[idx])
@@ -280,7 +349,7 @@ class VariantBatch:
             cols = np.asarray(names, dtype=np.int64)
         out = self.take(np.arange(len(self)))
         out.samples = [self.samples[i] for i in cols]
-        out.format = {k: v[:, cols] for k, v in self.format.items()}
+        out.format = _map_fields(self.format, lambda v: v[:, cols])
         out.genotype = self.genotype[:, cols]
         out.phased = self.phased[:, cols]
         return out
@@ -392,7 +461,9 @@ def concat(batches) -> VariantBatch:
         filters=np.concatenate(filt), filter_ids=filter_ids,
         filter_missing=np.concatenate([b.filter_missing for b in batches]),
         info=merge(lambda b: b.info, info_keys, 1), info_present=info_present,
-        format=merge(lambda b: b.format, fmt_keys, 2),
+        format=(LazyFields(pending={k: (lambda k=k: merge(lambda b: b.format, [k], 2)[k]) for k in fmt_keys})
+                if any(isinstance(b.format, LazyFields) and b.format.pending for b in batches)
+                else merge(lambda b: b.format, fmt_keys, 2)),
         format_keys=np.concatenate([b.format_keys for b in batches]),
         genotype=np.concatenate([_pad_axis(b.genotype.astype(gdt, copy=False), 2, p) for b in batches]),
         phased=np.concatenate([b.phased for b in batches]), samples=samples,

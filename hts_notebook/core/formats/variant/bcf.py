@@ -27,6 +27,7 @@ header as htslib does, and cuts BGZF blocks at record boundaries.
 """
 from __future__ import annotations
 
+import functools
 import struct
 from typing import Callable, Iterable, Iterator
 
@@ -35,7 +36,7 @@ import numpy as np
 from ...bgzf import BgzfReader, RecordFileWriter, RecordStream, split_voffset
 from ...errors import FormatError, HtsError, LimitExceededError, RegionError, TruncatedFileError, format_offset
 from . import bcf_types as bt
-from .batch import FLOAT32_FILL, FLOAT32_MISSING, INT_FILL, INT_MISSING, STR_FILL, STR_MISSING, VariantBatch
+from .batch import FLOAT32_FILL, FLOAT32_MISSING, INT_FILL, INT_MISSING, STR_FILL, STR_MISSING, LazyFields, VariantBatch
 from .header import VariantHeader, parse_structured
 
 __all__ = [
@@ -802,7 +803,6 @@ def _ints_as_floats(vals):
 def _decode_format(u8, n, header, dic, f_rec, f_key, f_typ, f_cnt, f_pos, sel, ns, n_out, only, fail):
     rec, key, typ, cnt, pos = (_concat(x) for x in (f_rec, f_key, f_typ, f_cnt, f_pos))
     only = None if only is None else set(only)
-    fmt = {}
     genotype = None
     phased = np.zeros((n, n_out), dtype=bool)
     # FORMAT column text: keys in stored order
@@ -830,59 +830,66 @@ def _decode_format(u8, n, header, dic, f_rec, f_key, f_typ, f_cnt, f_pos, sel, n
         tarr = np.empty(len(texts), dtype=object)
         tarr[:] = texts
         format_keys = tarr[inv.reshape(-1)]
+    pending = {}
     for k, idx in groups.items():
         name = key_names[k]
         if only is not None and name not in only:
             continue
-        fd = header.format[name]
-        r, t, c, ps = rec[idx], typ[idx], cnt[idx], pos[idx]
         if name == "GT":
+            r, t, c, ps = rec[idx], typ[idx], cnt[idx], pos[idx]
             genotype, phased = _decode_gt_field(u8, n, r, t, c, ps, sel, ns, n_out, fail)
             continue
-        scalar = fd.number == "1"
-        if fd.type in ("String", "Character"):
-            strs = np.empty((n, n_out), dtype=object)
-            strs.fill(STR_MISSING)
-            for gt_, gc, g in _layout_groups(t, c):
-                if gt_ == bt.BT_CHAR:
-                    cols = bt.sample_columns(sel, ns, gc)
-                    vals = bt.decode_char_block(u8, ps[g], gc, n_out, cols)
-                    vals[vals == ""] = STR_MISSING
-                elif gt_ == bt.BT_NULL or gc == 0:
-                    vals = STR_MISSING
-                else:
-                    fail(int(r[g[0]]), f"FORMAT/{name} is Type={fd.type} but stored as {_type_name(gt_)}", "FORMAT")
-                strs[r[g]] = vals
-            fmt[name] = strs if scalar else _split_strings(strs)
-            continue
-        if fd.type not in ("Integer", "Float"):
-            fail(int(r[0]), f"FORMAT/{name} has Type={fd.type}", "FORMAT")
-        is_float = fd.type == "Float"
-        kmax = max(int(c.max()), 1)
-        dtype = np.float32 if is_float else np.int32
-        _check_alloc(n * n_out * kmax * 4, len(u8), f"FORMAT/{name}", fail, int(r[np.argmax(c)]))
-        out = np.full((n, n_out, kmax), FLOAT32_FILL if is_float else INT_FILL, dtype=dtype)
-        out[:, :, 0] = FLOAT32_MISSING if is_float else INT_MISSING
-        for gt_, gc, g in _layout_groups(t, c):
-            if gc == 0 or gt_ == bt.BT_NULL:
-                continue
-            w = int(bt.TYPE_WIDTH[gt_])
-            cols = bt.sample_columns(sel, ns, gc * w)
-            if gt_ in bt.INT_TYPES:
-                vals = bt.decode_int_block(u8, ps[g], gt_, gc, n_out, cols)
-                if is_float:
-                    vals = _ints_as_floats(vals)
-            elif gt_ == bt.BT_FLOAT:
-                if not is_float:
-                    fail(int(r[g[0]]), f"FORMAT/{name} is Type=Integer but stored as float", "FORMAT")
-                vals = bt.decode_float_block(u8, ps[g], gc, n_out, cols)
-            else:
-                fail(int(r[g[0]]), f"FORMAT/{name} is Type={fd.type} but stored as {_type_name(gt_)}", "FORMAT")
-            out[r[g], :, :gc] = vals
-        fmt[name] = out[:, :, 0].copy() if scalar else out
+        # the other FORMAT fields are decoded when first read (a genotype scan never builds them)
+        pending[name] = functools.partial(_decode_format_field, u8, n, header.format[name], name,
+                                          rec[idx], typ[idx], cnt[idx], pos[idx], sel, ns, n_out, fail)
+    fmt = LazyFields(pending=pending)
     if genotype is None:
         genotype = np.full((n, n_out, 0), INT_FILL, dtype=np.int8)
     return fmt, genotype, phased, format_keys
+
+
+def _decode_format_field(u8, n, fd, name, r, t, c, ps, sel, ns, n_out, fail) -> np.ndarray:
+    """One non-GT FORMAT field of a batch: (n, samples) or (n, samples, max count) (VCFv4.3 §6.3.3)."""
+    scalar = fd.number == "1"
+    if fd.type in ("String", "Character"):
+        strs = np.empty((n, n_out), dtype=object)
+        strs.fill(STR_MISSING)
+        for gt_, gc, g in _layout_groups(t, c):
+            if gt_ == bt.BT_CHAR:
+                cols = bt.sample_columns(sel, ns, gc)
+                vals = bt.decode_char_block(u8, ps[g], gc, n_out, cols)
+                vals[vals == ""] = STR_MISSING
+            elif gt_ == bt.BT_NULL or gc == 0:
+                vals = STR_MISSING
+            else:
+                fail(int(r[g[0]]), f"FORMAT/{name} is Type={fd.type} but stored as {_type_name(gt_)}", "FORMAT")
+            strs[r[g]] = vals
+        return strs if scalar else _split_strings(strs)
+    if fd.type not in ("Integer", "Float"):
+        fail(int(r[0]), f"FORMAT/{name} has Type={fd.type}", "FORMAT")
+    is_float = fd.type == "Float"
+    kmax = max(int(c.max()), 1)
+    dtype = np.float32 if is_float else np.int32
+    _check_alloc(n * n_out * kmax * 4, len(u8), f"FORMAT/{name}", fail, int(r[np.argmax(c)]))
+    out = np.full((n, n_out, kmax), FLOAT32_FILL if is_float else INT_FILL, dtype=dtype)
+    out[:, :, 0] = FLOAT32_MISSING if is_float else INT_MISSING
+    for gt_, gc, g in _layout_groups(t, c):
+        if gc == 0 or gt_ == bt.BT_NULL:
+            continue
+        w = int(bt.TYPE_WIDTH[gt_])
+        cols = bt.sample_columns(sel, ns, gc * w)
+        if gt_ in bt.INT_TYPES:
+            vals = bt.decode_int_block(u8, ps[g], gt_, gc, n_out, cols)
+            if is_float:
+                vals = _ints_as_floats(vals)
+        elif gt_ == bt.BT_FLOAT:
+            if not is_float:
+                fail(int(r[g[0]]), f"FORMAT/{name} is Type=Integer but stored as float", "FORMAT")
+            vals = bt.decode_float_block(u8, ps[g], gc, n_out, cols)
+        else:
+            fail(int(r[g[0]]), f"FORMAT/{name} is Type={fd.type} but stored as {_type_name(gt_)}", "FORMAT")
+        out[r[g], :, :gc] = vals
+    return out[:, :, 0].copy() if scalar else out
 
 
 def _gather_blocks(u8: np.ndarray, dpos: np.ndarray, nbytes: int, sel, ns: int, per_sample: int) -> np.ndarray:

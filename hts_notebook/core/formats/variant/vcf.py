@@ -28,7 +28,7 @@ import numpy as np
 
 from ...bgzf import BgzfReader, is_bgzf
 from ...errors import FormatError, TruncatedFileError
-from .batch import (FLOAT32_FILL, FLOAT32_MISSING, INT_FILL, INT_MISSING, STR_FILL, STR_MISSING,
+from .batch import (FLOAT32_FILL, LazyFields, FLOAT32_MISSING, INT_FILL, INT_MISSING, STR_FILL, STR_MISSING,
                     VariantBatch, concat, float_is_fill)
 from .header import VariantHeader
 
@@ -646,11 +646,15 @@ def parse_vcf_lines(lines, header: VariantHeader, *, strict: bool = False, path=
                 continue
             groups.setdefault(cols[8], []).append(j)
         gt_parts = []
+        fmt_pending = None if strict else {}
         for fkey, members in groups.items():
             mem = np.array(members, dtype=np.int64)
             keys = fkey.decode("utf-8", "backslashreplace").split(":")
             format_keys[mem] = fkey.decode("utf-8", "backslashreplace")
-            _parse_sample_block(ctx, rows, mem, recno, keys, n, n_samp, n_allele, fmt_out, gt_parts)
+            _parse_sample_block(ctx, rows, mem, recno, keys, n, n_samp, n_allele, fmt_out, gt_parts, fmt_pending)
+        if fmt_pending:
+            fmt_out = LazyFields(fmt_out, {key: _pending_format(parts, key, n, n_samp)
+                                           for key, parts in fmt_pending.items()})
         if gt_parts:
             p = max(g[1].shape[2] for g in gt_parts)
             gmax = max(int(g[1].max()) if g[1].size else 0 for g in gt_parts)
@@ -697,28 +701,43 @@ def _first_missing(vals):
     return np.zeros(len(v), dtype=bool)
 
 
-def _parse_sample_block(ctx, rows, mem, recno, keys, n, n_samp, n_allele, fmt_out, gt_parts):
-    """Decode the sample columns of records ``mem`` (all with FORMAT ``keys``)."""
+def _parse_sample_block(ctx, rows, mem, recno, keys, n, n_samp, n_allele, fmt_out, gt_parts, fmt_pending=None):
+    """Decode the sample columns of records ``mem`` (all with FORMAT ``keys``).
+
+    GT is decoded now (a fast path for one-character diploid calls such as
+    ``0/1``, ``1|1`` or ``./.``).  The other keys go to ``fmt_pending`` as
+    loaders (``key -> [(mem, load), ...]``) when it is given (not in strict
+    mode), else they are decoded now into ``fmt_out``.
+    """
     header = ctx.header
     m = len(mem)
     blob = b"\t".join(rows[j][1][9] for j in mem.tolist()) + b"\t"
     buf = np.frombuffer(blob, dtype=np.uint8)
-    # one pass: sample boundaries and subfield boundaries
-    is_tab = buf == _TAB
-    tabs = np.flatnonzero(is_tab)
+    # sample boundaries
+    tabs = np.flatnonzero(buf == _TAB)
     if len(tabs) != m * n_samp:
         # find the offending record
-        per = np.add.reduceat(is_tab.astype(np.int64), np.r_[0, np.cumsum(
-            [len(rows[j][1][9]) + 1 for j in mem.tolist()])[:-1]])
+        is_tab = (buf == _TAB).astype(np.int64)
+        per = np.add.reduceat(is_tab, np.r_[0, np.cumsum([len(rows[j][1][9]) + 1 for j in mem.tolist()])[:-1]])
         bad = np.flatnonzero(per != n_samp)[0]
         ctx.error(recno[mem[bad]], f"{int(per[bad])} sample columns, the header lists {n_samp}", "samples")
-    ts, te, parent, rank, cnt, _ = _split(buf, b":", m * n_samp)
-    nk = len(keys)
-    if cnt.max() > nk:
-        cell = int(np.flatnonzero(cnt > nk)[0])
-        ctx.issue(recno[mem[cell // n_samp]], f"sample {header.samples[cell % n_samp]!r} has {int(cnt[cell])} "
-                                              f"fields but FORMAT lists {nk}", "FORMAT")
     n_cells = m * n_samp
+    nk = len(keys)
+    split_cache: list = []
+
+    def split():
+        """Subfield boundaries of every cell (computed once, when a field needs them)."""
+        if not split_cache:
+            ts, te, parent, rank, cnt, _ = _split(buf, b":", n_cells)
+            if cnt.max() > nk:
+                cell = int(np.flatnonzero(cnt > nk)[0])
+                ctx.issue(recno[mem[cell // n_samp]], f"sample {header.samples[cell % n_samp]!r} has "
+                                                      f"{int(cnt[cell])} fields but FORMAT lists {nk}", "FORMAT")
+            split_cache.append((ts, te, parent, rank))
+        return split_cache[0]
+
+    if ctx.strict:
+        split()
     seen = set()
     for k, key in enumerate(keys):
         if key in seen:
@@ -727,13 +746,22 @@ def _parse_sample_block(ctx, rows, mem, recno, keys, n, n_samp, n_allele, fmt_ou
         if not key:
             ctx.issue(recno[mem[0]], "empty FORMAT key", "FORMAT")
             continue
-        sel = rank == k
-        cells = parent[sel]
-        s, e = ts[sel], te[sel]
         if key == "GT":
             if k != 0:
                 ctx.issue(recno[mem[0]], "GT is not the first FORMAT key", "GT")
-            g, ph = _parse_gt(ctx, buf, s, e, cells, n_cells, recno[mem], n_samp, n_allele[mem])
+            fast = None
+            if k == 0 and not ctx.strict:
+                cell_start = np.empty(n_cells, dtype=np.int64)
+                cell_start[0] = 0
+                cell_start[1:] = tabs[:-1] + 1
+                fast = _fast_diploid_gt(ctx, buf, cell_start, tabs, recno[mem], n_samp, n_allele[mem])
+            if fast is None:
+                ts, te, parent, rank = split()
+                sel = rank == k
+                g, ph = _parse_gt(ctx, buf, ts[sel], te[sel], parent[sel], n_cells, recno[mem], n_samp,
+                                  n_allele[mem])
+            else:
+                g, ph = fast
             gt_parts.append((mem, g.reshape(m, n_samp, -1), ph.reshape(m, n_samp)))
             if "GT" not in header.format:
                 ctx.issue(recno[mem[0]], "FORMAT GT is not defined in the header", "GT", fatal=False)
@@ -749,40 +777,93 @@ def _parse_sample_block(ctx, rows, mem, recno, keys, n, n_samp, n_allele, fmt_ou
             ctx.issue(recno[mem[0]], f"FORMAT {key} has Type=Flag", key)
             fd = header.declare_field("FORMAT", key)
 
-        def issue(cell, message, field, _r=recno[mem]):
-            ctx.issue(_r[int(cell) // n_samp], "FORMAT " + message, field)
+        def load(k=k, key=key, fd=fd):
+            ts, te, parent, rank = split()
+            sel = rank == k
 
-        vals, counts = _convert_values(buf, s, e, n_cells, fd, present=cells, issue=issue)
-        vals = vals.reshape((m, n_samp) + vals.shape[1:])
-        if fd.number in ("A", "R") and ctx.strict:
-            exp = np.repeat(n_allele[mem] - (1 if fd.number == "A" else 0), n_samp)
-            fm = _first_missing(vals.reshape((n_cells,) + vals.shape[2:]))
-            bad = np.flatnonzero((counts > 0) & (counts != exp) & ~((counts == 1) & fm))
-            if len(bad):
-                issue(bad[0], f"{key}: Number={fd.number} expects {int(exp[bad[0]])} values, found "
-                              f"{int(counts[bad[0]])}", key)
-        prev = fmt_out.get(key)
-        if prev is None:
-            shape = (n, n_samp) + vals.shape[2:]
-            full = np.empty(shape, dtype=vals.dtype)
-            mv = INT_MISSING if vals.dtype.kind in "iu" else (FLOAT32_MISSING if vals.dtype.kind == "f"
-                                                              else STR_MISSING)
-            fv = INT_FILL if vals.dtype.kind in "iu" else (FLOAT32_FILL if vals.dtype.kind == "f" else STR_FILL)
-            full[...] = fv
-            if len(shape) == 2:
-                full[...] = mv
-            else:
-                full[..., 0] = mv
-            fmt_out[key] = prev = full
-        if prev.ndim == 3 and vals.ndim == 3 and vals.shape[2] > prev.shape[2]:
-            from .batch import _pad_axis
+            def issue(cell, message, field, _r=recno[mem]):
+                ctx.issue(_r[int(cell) // n_samp], "FORMAT " + message, field)
 
-            prev = fmt_out[key] = _pad_axis(prev, 2, vals.shape[2])
-        if prev.ndim == 3 and vals.ndim == 3 and vals.shape[2] < prev.shape[2]:
-            from .batch import _pad_axis
+            vals, counts = _convert_values(buf, ts[sel], te[sel], n_cells, fd, present=parent[sel], issue=issue)
+            vals = vals.reshape((m, n_samp) + vals.shape[1:])
+            if fd.number in ("A", "R") and ctx.strict:
+                exp = np.repeat(n_allele[mem] - (1 if fd.number == "A" else 0), n_samp)
+                fm = _first_missing(vals.reshape((n_cells,) + vals.shape[2:]))
+                bad = np.flatnonzero((counts > 0) & (counts != exp) & ~((counts == 1) & fm))
+                if len(bad):
+                    issue(bad[0], f"{key}: Number={fd.number} expects {int(exp[bad[0]])} values, found "
+                                  f"{int(counts[bad[0]])}", key)
+            return vals
 
-            vals = _pad_axis(vals, 2, prev.shape[2])
-        prev[mem] = vals
+        if fmt_pending is not None:
+            fmt_pending.setdefault(key, []).append((mem, load))
+        else:
+            _merge_format_block(fmt_out, key, mem, load(), n, n_samp)
+
+
+def _merge_format_block(fmt_out, key, mem, vals, n, n_samp) -> None:
+    """Put one FORMAT block's values (``mem`` records) into the batch-wide array ``fmt_out[key]``."""
+    prev = fmt_out.get(key)
+    if prev is None:
+        shape = (n, n_samp) + vals.shape[2:]
+        full = np.empty(shape, dtype=vals.dtype)
+        mv = INT_MISSING if vals.dtype.kind in "iu" else (FLOAT32_MISSING if vals.dtype.kind == "f"
+                                                          else STR_MISSING)
+        fv = INT_FILL if vals.dtype.kind in "iu" else (FLOAT32_FILL if vals.dtype.kind == "f" else STR_FILL)
+        full[...] = fv
+        if len(shape) == 2:
+            full[...] = mv
+        else:
+            full[..., 0] = mv
+        fmt_out[key] = prev = full
+    if prev.ndim == 3 and vals.ndim == 3 and vals.shape[2] > prev.shape[2]:
+        from .batch import _pad_axis
+
+        prev = fmt_out[key] = _pad_axis(prev, 2, vals.shape[2])
+    if prev.ndim == 3 and vals.ndim == 3 and vals.shape[2] < prev.shape[2]:
+        from .batch import _pad_axis
+
+        vals = _pad_axis(vals, 2, prev.shape[2])
+    prev[mem] = vals
+
+
+def _pending_format(parts, key, n, n_samp):
+    """Loader of one FORMAT key of a batch from its blocks' loaders."""
+    def load():
+        out: dict = {}
+        for mem, block in parts:
+            _merge_format_block(out, key, mem, block(), n, n_samp)
+        return out[key]
+    return load
+
+
+def _fast_diploid_gt(ctx, buf, cs, ce, rec_lines, n_samp, n_allele):
+    """GT of every cell when all are ``a/b`` or ``a|b`` with one-character alleles (digit or ``.``).
+
+    Returns ``(alleles int32 (cells, 2), phased (cells,))``, or None when any
+    cell has another shape (the general parser then takes the block).
+    """
+    if not len(cs) or len(buf) < 4:
+        return None
+    if not np.all(ce - cs >= 3):
+        return None
+    c0, c1, c2 = buf[cs], buf[cs + 1], buf[cs + 2]
+    after = buf[np.minimum(cs + 3, len(buf) - 1)]
+    ok = ((c1 == ord("/")) | (c1 == ord("|"))) & ((ce == cs + 3) | (after == ord(":")))
+    ok &= (_DIGIT[c0] | (c0 == ord("."))) & (_DIGIT[c2] | (c2 == ord(".")))
+    if not ok.all():
+        return None
+    g = np.empty((len(cs), 2), dtype=np.int32)
+    g[:, 0] = np.where(c0 == ord("."), INT_MISSING, c0.astype(np.int32) - 48)
+    g[:, 1] = np.where(c2 == ord("."), INT_MISSING, c2.astype(np.int32) - 48)
+    na = np.repeat(n_allele, n_samp)
+    over = (g >= na[:, None]) & (na[:, None] > 1)  # ALT '.' records: not checked
+    if over.any():
+        cell, side = np.argwhere(over)[0]
+        ctx.issue(rec_lines[cell // n_samp], f"GT allele {int(g[cell, side])} of sample "
+                                             f"{ctx.header.samples[cell % n_samp]!r} is out of range "
+                                             f"({int(na[cell])} alleles)", "GT")
+    return g, c1 == ord("|")
 
 
 def _parse_gt(ctx, buf, s, e, cells, n_cells, rec_lines, n_samp, n_allele):
