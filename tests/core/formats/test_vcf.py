@@ -213,3 +213,18 @@ def test_bcf_reader__format_fields_decoded_on_first_read(tmp_path):
     assert b.format.pending == ["AD"]
     assert b.genotype[:, 1].tolist() == [[1, 1]] * 10 and b.phased[:, 1].all()
     assert b.format["AD"][:, 0, 0].tolist() == list(range(5, 15))
+
+
+def test_read_vcf__info_items_split_at_once_keep_order_values_and_flags():
+    body = ("1\t5\t.\tA\tC\t.\t.\tAF=0.5;F\tGT\t0/1\t0/0\n"
+            "1\t6\t.\tA\tC,G\t.\t.\tF;AF=0.25,0.75\tGT\t0/1\t0/0\n"
+            "1\t7\t.\tA\tC\t.\t.\t.\tGT\t0/1\t0/0\n"
+            "1\t8\t.\tA\tC\t.\t.\tAF=.\tGT\t0/1\t0/0\n")
+    _, b = _read(HDR + body)
+    assert b.info_keys.tolist() == ["AF;F", "F;AF", "", "AF"]
+    assert b.info_present["F"].tolist() == [True, True, False, False]
+    assert b.info_present["AF"].tolist() == [True, True, False, True]
+    af = b.info["AF"]
+    assert af[0, 0] == 0.5 and af[1].tolist() == [0.25, 0.75]
+    with pytest.warns(UserWarning, match="empty INFO key"):
+        read_vcf(io.BytesIO((HDR + "1\t5\t.\tA\tC\t.\t.\tAF=0.5;;F\tGT\t0/1\t0/0\n").encode()))

@@ -541,35 +541,12 @@ def parse_vcf_lines(lines, header: VariantHeader, *, strict: bool = False, path=
     ref_len = np.array([len(a) for a in allele[allele_offset[:-1]]], dtype=np.int64) if n else np.zeros(0,
                                                                                                        np.int64)
     # INFO
-    info_spans: dict[str, list] = {}
     info_keys = np.empty(n, dtype=object)
     info_keys[:] = ""
-    ibuf_parts = []
-    ioff = 0
-    for j, (i, cols) in enumerate(rows):
-        text = cols[7]
-        if text == b"." or text == b"":
-            continue
-        base = ioff
-        ikeys = []
-        ibuf_parts.append(text)
-        ibuf_parts.append(b"\t")
-        ioff += len(text) + 1
-        p = 0
-        for item in text.split(b";"):
-            eq = item.find(b"=")
-            if eq < 0:
-                key, vs, ve = item, -1, -1
-            else:
-                key, vs, ve = item[:eq], base + p + eq + 1, base + p + len(item)
-            p += len(item) + 1
-            if not key:
-                ctx.issue(i, "empty INFO key", "INFO")
-                continue
-            ikeys.append(key)
-            info_spans.setdefault(key, []).append((j, vs, ve))
-        info_keys[j] = b";".join(ikeys).decode("utf-8", "backslashreplace")
-    ibuf = np.frombuffer(b"".join(ibuf_parts), dtype=np.uint8)
+    with_info = [j for j, (_, cols) in enumerate(rows) if cols[7] not in (b".", b"")]
+    texts = [rows[j][1][7] for j in with_info]
+    ibuf = np.frombuffer(b"\t".join(texts) + b"\t", dtype=np.uint8) if texts else np.zeros(0, np.uint8)
+    info_spans = _info_items(ctx, ibuf, np.array(with_info, dtype=np.int64), recno, info_keys) if texts else {}
     info = {}
     info_present = {}
     stop = position - 1 + ref_len
@@ -676,6 +653,72 @@ def parse_vcf_lines(lines, header: VariantHeader, *, strict: bool = False, path=
                         info_present=info_present, format=fmt_out, format_keys=format_keys, genotype=genotype,
                         phased=phased, samples=list(header.samples), info_keys=info_keys,
                         filter_order=filter_order)
+
+
+def _info_items(ctx, ibuf, rec_of_text, recno, info_keys) -> dict:
+    """Split every INFO column at once (VCFv4.3 §1.6.1 column 8): ``key -> (items, 3)`` rows ``(record, vs, ve)``.
+
+    ``ibuf`` holds the INFO texts of the records ``rec_of_text``, each followed
+    by a TAB.  ``vs, ve`` bound an item's value in ``ibuf`` (-1, -1 for a key
+    without ``=``).  Keys are in order of first appearance; ``info_keys`` gets
+    each record's keys joined by ``;`` (what writers reproduce).
+    """
+    ts, te, parent, rank, cnt, _ = _split(ibuf, b";", len(rec_of_text))
+    eqpos = np.flatnonzero(ibuf == ord("="))
+    if len(eqpos):
+        k = np.searchsorted(eqpos, ts)
+        cand = eqpos[np.minimum(k, len(eqpos) - 1)]
+        has_eq = (k < len(eqpos)) & (cand < te)
+    else:
+        cand = ts
+        has_eq = np.zeros(len(ts), dtype=bool)
+    kend = np.where(has_eq, cand, te)
+    klen = kend - ts
+    empty = klen == 0
+    if empty.any():
+        for item in np.flatnonzero(empty).tolist():  # warns (or raises when strict) once per empty key
+            ctx.issue(recno[rec_of_text[parent[item]]], "empty INFO key", "INFO")
+        keep = ~empty
+        ts, te, parent, has_eq, kend, klen = ts[keep], te[keep], parent[keep], has_eq[keep], kend[keep], klen[keep]
+    out: dict = {}
+    if not len(ts):
+        return out
+    # identify keys exactly: their bytes, zero-padded to a multiple of 8, plus their length
+    width = (int(klen.max()) + 1 + 7) // 8 * 8
+    cols = np.arange(width - 1, dtype=np.int64)
+    mat = np.zeros((len(ts), width), dtype=np.uint8)
+    inside = cols[None, :] < klen[:, None]
+    mat[:, :-1] = np.where(inside, ibuf[np.minimum(ts[:, None] + cols[None, :], len(ibuf) - 1)], 0)
+    mat[:, -1] = np.minimum(klen, 255)
+    rows = mat.view(np.dtype((np.void, width))).ravel() if width > 8 else mat.view(np.uint64).ravel()
+    uniq, first, code = np.unique(rows, return_index=True, return_inverse=True)
+    code = code.reshape(-1)
+    names = [bytes(ibuf[ts[i]:kend[i]]) for i in first.tolist()]
+    rec = rec_of_text[parent]
+    vs = np.where(has_eq, kend + 1, -1)
+    ve = np.where(has_eq, te, -1)
+    order = np.argsort(code, kind="stable")
+    bounds = np.searchsorted(code[order], np.arange(len(uniq) + 1))
+    for u in np.argsort(first, kind="stable").tolist():  # keys in order of first appearance
+        sel = order[bounds[u]:bounds[u + 1]]
+        out[names[u]] = np.stack([rec[sel], vs[sel], ve[sel]], axis=1)
+    # each record's key list, as text (one string per distinct list)
+    per = np.bincount(parent, minlength=len(rec_of_text))
+    first_item = np.zeros(len(rec_of_text) + 1, dtype=np.int64)
+    np.cumsum(per, out=first_item[1:])
+    slot = np.arange(len(parent)) - first_item[parent]
+    seq = np.full((len(rec_of_text), max(int(per.max()), 1)), -1, dtype=np.int32)
+    seq[parent, slot] = code
+    seq_rows = np.ascontiguousarray(seq).view(np.dtype((np.void, seq.shape[1] * 4))).ravel()
+    useq, inv = np.unique(seq_rows, return_inverse=True)
+    texts = []
+    for row in useq:
+        ks = np.frombuffer(row.tobytes(), dtype=np.int32)
+        texts.append(b";".join(names[int(c)] for c in ks if c >= 0).decode("utf-8", "backslashreplace"))
+    tarr = np.empty(len(texts), dtype=object)
+    tarr[:] = texts
+    info_keys[rec_of_text] = tarr[inv.reshape(-1)]
+    return out
 
 
 def _use_reserved(table, key, kind):
