@@ -299,51 +299,57 @@ def _bcf_contigs(text: bytes) -> tuple[int, int]:
 def index_bcf(path: str, *, min_shift: int = 14):
     """CSI of a BCF, as ``bcftools index`` 1.16 (``bcf_index``).
 
-    Reads only each record's ``l_shared``, ``l_indiv``, ``CHROM``, ``POS``
-    and ``rlen`` (BCFv2.2 fixed offsets).  Known limit: the whole file is
-    inflated in memory; streaming it through ``bgzf.RecordStream`` as the
-    BCF reader does is the next step.
+    Streams the records through :class:`~hts_notebook.core.bgzf.RecordStream`
+    (bounded memory) and reads only each record's ``l_shared``, ``l_indiv``,
+    ``CHROM``, ``POS`` and ``rlen`` (BCFv2.2 fixed offsets, VCFv4.3 §6.3.1).
     """
     import struct
 
     from ..core import index as idx
-    from ..core.bgzf import BgzfReader
+    from ..core.bgzf import BgzfReader, RecordStream
     from ..core.errors import FormatError, TruncatedFileError
+    from ..core.formats.variant.bcf import _bcf_record_size
+    from ..core.index.tabix_build import _end_voffset
 
+    fixed = struct.Struct("<IIiii")
+    chrom, p0, rlen, vb_parts = [], [], [], []
     with BgzfReader(path) as r:
-        rng = r.inflate_range(0)
-    data = rng.data
-    if data[:3] != b"BCF" or len(data) < 9:
-        raise FormatError("not a BCF file", path=path, offset=0, field="magic")
-    (l_text,) = struct.unpack_from("<I", data, 5)
-    pos = 9 + l_text
-    if pos > len(data):
-        raise TruncatedFileError(f"l_text={l_text} runs past the data", path=path, offset=5, field="l_text")
-    n_ids, max_len = _bcf_contigs(data[9:pos])
-    starts, chrom, p0, rlen = [], [], [], []
-    n = len(data)
-    while pos < n:
-        if pos + 24 > n:
-            raise TruncatedFileError("BCF record header cut short", path=path, offset=pos, field="l_shared")
-        l_shared, l_indiv, c, p, rl = struct.unpack_from("<IIiii", data, pos)
-        if l_shared < 24:
-            raise FormatError(f"l_shared={l_shared} is too small", path=path, offset=pos, field="l_shared")
-        starts.append(pos)
-        chrom.append(c)
-        p0.append(p)
-        rlen.append(rl)
-        pos += 8 + l_shared + l_indiv
-    if pos > n:
-        raise TruncatedFileError("BCF record runs past the data", path=path, offset=starts[-1], field="l_indiv")
-    starts_a = np.array(starts, dtype=np.int64)
-    ends = np.append(starts_a[1:], n) if len(starts) else np.zeros(0, dtype=np.int64)
-    vb = rng.voffsets(starts_a) if len(starts) else np.zeros(0, dtype=np.uint64)
-    ve = rng.voffsets(ends) if len(starts) else np.zeros(0, dtype=np.uint64)
-    if len(starts):
-        # end of data: htslib reports the EOF block, offset 0
-        from ..core.index.tabix_build import _end_voffset
-
-        ve[-1] = _end_voffset(rng)
+        magic = r.read(5)
+        if len(magic) < 5 or magic[:3] != b"BCF":
+            raise FormatError("not a BCF file", path=path, offset=0, field="magic")
+        l_text, _ = r.read_length("l_text", "BCF header text", signed=False)
+        text = r.read(l_text)
+        if len(text) < l_text:
+            raise TruncatedFileError(f"l_text={l_text} runs past the data", path=path, offset=5, field="l_text")
+        first = r.tell()
+        n_ids, max_len = _bcf_contigs(text)
+        for chunk in RecordStream(r, first, head_size=8, record_size=_bcf_record_size):
+            data, p, n = chunk.data, chunk.start, len(chunk.data)
+            local = []
+            while p + 8 <= n:
+                l_shared, l_indiv = struct.unpack_from("<II", data, p)
+                if l_shared < 24:
+                    raise FormatError(f"l_shared={l_shared} is too small", path=path, offset=chunk.voffset(p),
+                                      field="l_shared", virtual=True)
+                q = p + 8 + l_shared + l_indiv
+                if q > n:
+                    break
+                _, _, c, pos, rl = fixed.unpack_from(data, p)
+                local.append(p)
+                chrom.append(c)
+                p0.append(pos)
+                rlen.append(rl)
+                p = q
+            chunk.consumed = p
+            if local:
+                vb_parts.append(chunk.voffsets(np.array(local, dtype=np.int64)))
+        vb = np.concatenate(vb_parts) if vb_parts else np.zeros(0, dtype=np.uint64)
+        ve = np.empty_like(vb)
+        if len(vb):
+            ve[:-1] = vb[1:]  # a record ends where the next begins
+            # end of data: htslib reports the block after the last data block (the EOF block), offset 0
+            ve[-1] = _end_voffset(r.inflate_range(int(vb[-1]) >> 16))
+            vb[0] = first
     if max_len == 0:
         max_len = (1 << 31) - 1
     need, depth, s = max_len + 256, 0, 1 << min_shift
@@ -353,9 +359,6 @@ def index_bcf(path: str, *, min_shift: int = 14):
     pos_a = np.array(p0, dtype=np.int64)
     end_a = pos_a + np.array(rlen, dtype=np.int64)
     n_ref = max([n_ids] + [c + 1 for c in chrom])
-    first = int(rng.voffsets([9 + l_text])[0])
-    if len(starts):
-        vb[0] = first
-    index = idx.build_index(np.array(chrom, dtype=np.int64), pos_a, end_a, np.zeros(len(starts), dtype=bool), vb, ve,
+    index = idx.build_index(np.array(chrom, dtype=np.int64), pos_a, end_a, np.zeros(len(chrom), dtype=bool), vb, ve,
                             n_ref, min_shift=min_shift, depth=depth, fmt="csi", path=path)
     return index
