@@ -987,8 +987,7 @@ def _scan(reader, header, first, batch_size, samples, info_fields, format_fields
     (next range inflated in the background; records never split).
     """
     rec_no = 0
-    stream = RecordStream(reader, first, head_size=8, record_size=_bcf_record_size, chunk_bytes=chunk_bytes,
-                          writable=False)
+    stream = RecordStream(reader, first, head_size=8, record_size=_bcf_record_size, chunk_bytes=chunk_bytes)
     for chunk in stream:
         pos = chunk.start
         while True:
