@@ -190,6 +190,9 @@ def _is_dot(sub, ts, te):
     return out
 
 
+#: sample cells parsed per step (bounds the size of the per-cell index arrays)
+_SAMPLE_CELLS_PER_STEP = 1 << 19
+
 _DIGIT = np.zeros(256, dtype=bool)
 _DIGIT[48:58] = True
 
@@ -628,7 +631,11 @@ def parse_vcf_lines(lines, header: VariantHeader, *, strict: bool = False, path=
             mem = np.array(members, dtype=np.int64)
             keys = fkey.decode("utf-8", "backslashreplace").split(":")
             format_keys[mem] = fkey.decode("utf-8", "backslashreplace")
-            _parse_sample_block(ctx, rows, mem, recno, keys, n, n_samp, n_allele, fmt_out, gt_parts, fmt_pending)
+            # a few thousand records at a time: the per-cell arrays stay small enough to reuse memory
+            step = max(1, _SAMPLE_CELLS_PER_STEP // n_samp)
+            for k in range(0, len(mem), step):
+                _parse_sample_block(ctx, rows, mem[k:k + step], recno, keys, n, n_samp, n_allele, fmt_out, gt_parts,
+                                    fmt_pending)
         if fmt_pending:
             fmt_out = LazyFields(fmt_out, {key: _pending_format(parts, key, n, n_samp)
                                            for key, parts in fmt_pending.items()})
