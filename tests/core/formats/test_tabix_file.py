@@ -98,3 +98,36 @@ def test_tabix_file__errors(tmp_path):
     q.write_bytes(compress(b"chr1\t1\t2\n"))
     with pytest.raises(MissingIndexError):
         TabixFile(q)
+
+
+def _line_by_line(t: TabixFile) -> TabixFile:
+    t._query_fast = lambda *a: None  # the htslib-style reader, one line at a time
+    return t
+
+
+@pytest.mark.parametrize("path", TABIX_FILES + VCF_GZ, ids=ids(TABIX_FILES + VCF_GZ))
+def test_tabix_file__chunk_parser_equals_line_by_line_reader(path):
+    with TabixFile(path) as fast, _line_by_line(TabixFile(path)) as slow:
+        gen = np.random.default_rng(3)
+        for contig in fast.contigs:
+            tid = fast.name2id(contig)
+            for _ in range(25):
+                s = int(gen.integers(0, 300_000))
+                e = s + int(gen.integers(1, 200_000))
+                assert list(fast.iter_query(tid, s, e)) == list(slow.iter_query(tid, s, e)), (contig, s, e)
+
+
+def test_tabix_file__chunk_parser_odd_lines_fall_back_or_agree(tmp_path):
+    rows = [b"#meta"]
+    rows += [b"chr1\t%d\t%d\tf%d" % (p, p + 50, p) for p in range(0, 300_000, 37)]
+    rows += [b"chr1\t+300001\t300100\tsigned", b"chr1\t300200\t300300\tcr\r"]
+    rows += [b"chr2\t%d\t%d\tg" % (p, p + 5) for p in range(0, 5000, 7)]
+    rows.insert(rows.index(b"chr2\t7\t12\tg") + 1, b"chr2\t010\t20\toctal")  # strtoll reads 010 as 8
+    p = _bed(tmp_path, b"\n".join(rows) + b"\n")
+    with TabixFile(p) as fast, _line_by_line(TabixFile(p)) as slow:
+        for contig, s, e in [("chr1", 0, 10), ("chr1", 1000, 90_000), ("chr1", 299_990, 400_000),
+                             ("chr2", 0, 100), ("chr2", 4990, 10_000), ("chr1", 150_000, 150_001)]:
+            tid = fast.name2id(contig)
+            got = list(fast.iter_query(tid, s, e))
+            assert got == list(slow.iter_query(tid, s, e)), (contig, s, e)
+            assert all(type(rec[0]) is bytes for rec in got)
