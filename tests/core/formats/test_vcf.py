@@ -228,3 +228,17 @@ def test_read_vcf__info_items_split_at_once_keep_order_values_and_flags():
     assert af[0, 0] == 0.5 and af[1].tolist() == [0.25, 0.75]
     with pytest.warns(UserWarning, match="empty INFO key"):
         read_vcf(io.BytesIO((HDR + "1\t5\t.\tA\tC\t.\t.\tAF=0.5;;F\tGT\t0/1\t0/0\n").encode()))
+
+
+def test_format_vcf_records__flag_with_value_and_bare_key_printed_as_htslib_does():
+    from hts_notebook.core.formats.variant.batch import concat
+
+    body = ("1\t5\t.\tA\tC\t.\t.\tF\tGT\t0/1\t0/0\n"
+            "1\t6\t.\tA\tC\t.\t.\tF=0\tGT\t0/1\t0/0\n"
+            "1\t7\t.\tA\tC\t.\t.\tU\tGT\t0/1\t0/0\n"
+            "1\t8\t.\tA\tC\t.\t.\tU=x\tGT\t0/1\t0/0\n")
+    h, b = _read(HDR + body)
+    want = ["F", "F=0", "U", "U=x"]
+    assert [r.split("\t")[7] for r in format_vcf_records(h, b)] == want
+    again = concat([b.take(np.array([3, 1])), b.take(np.array([0, 2]))])
+    assert [r.split("\t")[7] for r in format_vcf_records(h, again)] == ["U=x", "F=0", "F", "U"]

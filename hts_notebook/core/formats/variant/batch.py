@@ -208,7 +208,7 @@ class VariantBatch:
     def __init__(self, *, contig, position, stop, id, allele, allele_offset, quality, filters,
                  filter_ids, filter_missing=None, info=None, info_present=None, format=None,
                  format_keys=None, genotype=None, phased=None, samples=(), info_keys=None,
-                 filter_order=None):
+                 filter_order=None, info_flag_values=None, info_bare=None):
         self.contig = np.asarray(contig, dtype=np.int32)
         n = len(self.contig)
         self.position = np.asarray(position, dtype=np.int64)
@@ -227,6 +227,10 @@ class VariantBatch:
             if k not in self.info_present:
                 self.info_present[k] = _present(v)
         self.format = format if isinstance(format, LazyFields) else dict(format or {})
+        # Flags written with a value (``DB=0``): the value text per record (None: none), as htslib keeps it
+        self.info_flag_values = dict(info_flag_values or {})
+        # keys of other types written without a value (``H2`` of a String key): True where bare, printed so
+        self.info_bare = dict(info_bare or {})
         self.info_keys = None if info_keys is None else _obj(info_keys, n)
         self.filter_order = None if filter_order is None else _obj(filter_order, n)
         self.samples = list(samples)
@@ -319,7 +323,9 @@ class VariantBatch:
             format=_map_fields(self.format, lambda v: v[idx]), format_keys=self.format_keys[idx],
             genotype=self.genotype[idx], phased=self.phased[idx], samples=self.samples,
             info_keys=None if self.info_keys is None else self.info_keys[idx],
-            filter_order=None if self.filter_order is None else self.filter_order[idx])
+            filter_order=None if self.filter_order is None else self.filter_order[idx],
+            info_flag_values={k: v[idx] for k, v in self.info_flag_values.items()},
+            info_bare={k: v[idx] for k, v in self.info_bare.items()})
 
     def filter_text(self, i: int) -> str:
         """The FILTER column of record ``i`` (``.``, ``PASS`` or ``;``-joined names), in file order when known."""
@@ -471,4 +477,9 @@ def concat(batches) -> VariantBatch:
         else np.concatenate([b.info_keys for b in batches]),
         filter_order=None if all(b.filter_order is None for b in batches)
         else np.concatenate([b.filter_order if b.filter_order is not None else _obj([""] * len(b), len(b))
-                             for b in batches]))
+                             for b in batches]),
+        info_flag_values={k: np.concatenate([b.info_flag_values.get(k, _obj([None] * len(b), len(b)))
+                                             for b in batches])
+                          for k in dict.fromkeys(k for b in batches for k in b.info_flag_values)},
+        info_bare={k: np.concatenate([b.info_bare.get(k, np.zeros(len(b), bool)) for b in batches])
+                   for k in dict.fromkeys(k for b in batches for k in b.info_bare)})

@@ -552,6 +552,8 @@ def parse_vcf_lines(lines, header: VariantHeader, *, strict: bool = False, path=
     info_spans = _info_items(ctx, ibuf, np.array(with_info, dtype=np.int64), recno, info_keys) if texts else {}
     info = {}
     info_present = {}
+    flag_values: dict = {}
+    info_bare: dict = {}
     stop = position - 1 + ref_len
     for keyb, spans in info_spans.items():
         key = keyb.decode("utf-8", "backslashreplace")
@@ -575,10 +577,18 @@ def parse_vcf_lines(lines, header: VariantHeader, *, strict: bool = False, path=
                 val = bytes(ibuf[arr[k, 1]:arr[k, 2]])
                 ctx.issue(recno[j], f"INFO {key} is a Flag but has the value {val.decode('utf-8', 'replace')!r}",
                           key, fatal=val not in (b"0", b"1"))
+                # kept for writers: htslib prints such a Flag back with its value
+                texts = np.empty(n, dtype=object)
+                for rec, vs, ve in arr[has_value].tolist():
+                    texts[rec] = bytes(ibuf[vs:ve]).decode("utf-8", "backslashreplace")
+                flag_values[key] = texts
         else:
             if not has_value.all():
                 j = arr[np.flatnonzero(~has_value)[0], 0]
                 ctx.issue(recno[j], f"INFO {key} has no value", key)
+                bare = np.zeros(n, dtype=bool)
+                bare[arr[~has_value, 0]] = True  # htslib prints the key alone again
+                info_bare[key] = bare
             arr = arr[has_value] if fd.type != "Flag" else arr
         def issue(cell, message, field, _r=recno):
             ctx.issue(_r[cell], "INFO " + message, field)
@@ -659,7 +669,7 @@ def parse_vcf_lines(lines, header: VariantHeader, *, strict: bool = False, path=
                         filter_ids=list(header.filters), filter_missing=filter_missing, info=info,
                         info_present=info_present, format=fmt_out, format_keys=format_keys, genotype=genotype,
                         phased=phased, samples=list(header.samples), info_keys=info_keys,
-                        filter_order=filter_order)
+                        filter_order=filter_order, info_flag_values=flag_values, info_bare=info_bare)
 
 
 def _info_items(ctx, ibuf, rec_of_text, recno, info_keys) -> dict:
@@ -1116,6 +1126,11 @@ def format_vcf_records(header: VariantHeader, batch: VariantBatch) -> list[str]:
                 continue
             fd = info_defs.get(key)
             if arr.dtype == bool and (fd is None or fd.type == "Flag"):
+                given = batch.info_flag_values.get(key)
+                items.append(key if given is None or given[i] is None else f"{key}={given[i]}")
+                continue
+            bare = batch.info_bare.get(key)
+            if bare is not None and bare[i]:
                 items.append(key)
                 continue
             v = arr[i]
