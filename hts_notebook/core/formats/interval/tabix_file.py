@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from ...bgzf import BgzfReader, InflatedRange, is_bgzf
+from ...bgzf import BgzfReader, is_bgzf
 from ...errors import FormatError, MissingIndexError, RegionError
 from ...index.model import BinningIndex
 from ...index.tabix_build import parse_interval
@@ -217,21 +217,23 @@ class TabixFile:
         if meta.any():
             keep = ~meta
             ls, le = ls[keep], le[keep]
-        tabs = np.flatnonzero(u8[ls[0]:le[-1]] == 9) + ls[0] if len(ls) else np.zeros(0, np.int64)
-        t0 = np.searchsorted(tabs, ls)
+        if not len(ls):
+            return False
+        tabs = np.flatnonzero(u8[ls[0]:le[-1]] == 9) + ls[0]
+        ntab = len(tabs)
+        t0 = np.searchsorted(tabs, ls)  # index of each line's first TAB
 
         def field(col):
             """(start, end) of column ``col`` (1-based) of every line; None if some line lacks it."""
+            k = t0 + col - 1  # the TAB ending the column, if the line has one
             if col == 1:
                 fs = ls
             else:
-                k = t0 + col - 2
-                if len(ls) and (int(k.max()) >= len(tabs) or np.any(tabs[np.minimum(k, len(tabs) - 1)] >= le)):
+                if int(k.max()) - 1 >= ntab or np.any(tabs[k - 1] >= le):
                     return None
-                fs = tabs[np.minimum(k, max(len(tabs) - 1, 0))] + 1 if len(tabs) else ls
-            k = t0 + col - 1
-            nxt = tabs[np.minimum(k, len(tabs) - 1)] if len(tabs) else le
-            fe = np.where((k < len(tabs)) & (nxt < le), nxt, le)
+                fs = tabs[k - 1] + 1
+            nxt = tabs[np.minimum(k, ntab - 1)] if ntab else le
+            fe = np.where((k < ntab) & (nxt < le), nxt, le)
             return fs, fe
 
         f_seq, f_beg = field(sc), field(bc)
@@ -292,17 +294,18 @@ class TabixFile:
         starts = np.concatenate([[p], nl[nl + 1 < q] + 1]) if p < q else np.zeros(0, np.int64)
         nxt = None
         if whole:
-            while len(nl) < len(starts) and rng.end_coffset < r.size:  # the last line goes on in later blocks
-                more = r.inflate_range(rng.end_coffset, rng.end_coffset + 1, writable=True)
-                if more.end_coffset <= rng.end_coffset:
+            read_to = rng.end_coffset
+            while len(nl) < len(starts) and read_to < r.size:  # the last line goes on in later blocks
+                more = r.inflate_range(read_to, read_to + 1, writable=True)
+                if more.end_coffset <= read_to:
                     break
-                rng = InflatedRange(data + more.data, rng.block_coffsets, rng.block_uoffsets, more.end_coffset)
-                data = rng.data
+                read_to = more.end_coffset
+                data = data + more.data
                 u8 = np.frombuffer(data, dtype=np.uint8)
                 nl = np.flatnonzero(u8[p:] == 10) + p
             ends = nl[:len(starts)]
             if len(ends) < len(starts):
-                if rng.end_coffset < r.size:
+                if read_to < r.size:
                     return None
                 ends = np.concatenate([ends, [len(data)]])  # the file's last line has no newline
         else:  # lines whole inside this window; the next call starts at the first one left
