@@ -81,14 +81,7 @@ class _BufferPool:
                 if 0.9 * size < alloc <= 2 * size + 2 and sys.getrefcount(self._bufs[i]) == 2:
                     found = self._bufs.pop(i)
                     break
-        if found is None:
-            return None
-        buf = found
-        if len(buf) > size:
-            del buf[size:]
-        elif len(buf) < size:
-            buf.extend(bytes(size - len(buf)))
-        return buf
+        return None if found is None else _resize(found, size)
 
     def give(self, buf: bytearray) -> None:
         """Keep ``buf`` for a later :meth:`take` (the oldest go past the byte cap)."""
@@ -103,9 +96,15 @@ class _BufferPool:
                     del self._bufs[:k + 1]
                     break
 
-    def clear(self) -> None:
-        with self._lock:
-            self._bufs.clear()
+
+
+def _resize(buf: bytearray, size: int) -> bytearray:
+    """``buf`` cut or zero-extended to ``size`` bytes in place (its pages stay mapped)."""
+    if len(buf) > size:
+        del buf[size:]
+    elif len(buf) < size:
+        buf.extend(bytes(size - len(buf)))
+    return buf
 
 
 #: bytes of idle inflate/read buffers kept for reuse between scans
@@ -430,9 +429,7 @@ class BgzfReader:
             want = min(cend - pos + MAX_BLOCK_SIZE, self.size - pos, 64 << 20)
             if fast:  # into a pooled buffer (no fresh pages); the job drops it when done
                 raw = _BUFFERS.take(want) or bytearray(want)
-                got = self.source.read_into(pos, raw)
-                if got < want:
-                    del raw[got:]
+                _resize(raw, self.source.read_into(pos, raw))
                 _BUFFERS.give(raw)
             else:
                 raw = self.source.read_at(pos, want)
@@ -466,15 +463,10 @@ class BgzfReader:
             uoffs = np.zeros(len(blocks) + 1, dtype=np.int64)
             np.cumsum(sizes, out=uoffs[1:])
             total = int(uoffs[-1])
-            if out is None:
-                out = _BUFFERS.take(total)
-            if out is None:
-                out = bytearray(total)
-            else:  # a recycled buffer: resize in place (keeps its pages)
-                if len(out) > total:
-                    del out[total:]
-                elif len(out) < total:
-                    out.extend(bytes(total - len(out)))
+            if out is not None:
+                out = _resize(out, total)
+            else:
+                out = _BUFFERS.take(total) or bytearray(total)
             _BUFFERS.give(out)
             rng = InflatedRange(out, coffs, uoffs, pos)
             if fast:
