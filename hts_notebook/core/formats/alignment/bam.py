@@ -403,9 +403,7 @@ def decode_records(
             geom["seq"] = geom["cigar"] + 4 * n_cigar
             geom["qual"] = geom["seq"] + packed_len
             geom["aux"] = geom["qual"] + l_seq
-            geom["aux_len"] = starts + 4 + block_size - geom["aux"]
-            for k, blob in aux_override.items():
-                geom["aux_len"][k] = len(blob)
+            geom["aux_len"] = starts + 4 + block_size - geom["aux"]  # CG-tag records are shortened below
         return geom[part]
 
     def pick(rows, *arrays):
@@ -459,13 +457,11 @@ def decode_records(
         s, ln = pick(rows, at("name"), l_read_name - 1)
         return _take_ranges(u8, s, ln)
 
-    def load_seq(rows):
-        s, pl, ls = pick(rows, at("seq"), packed_len, l_seq)
-        return _unpack_seq(_take_ranges(u8, s, pl), ls, pl)
-
-    def load_seq_ascii(rows):
-        s, pl, ls = pick(rows, at("seq"), packed_len, l_seq)
-        return _unpack_seq(_take_ranges(u8, s, pl), ls, pl, _PAIR_ASCII)
+    def seq_loader(pairs):
+        def load(rows):
+            s, pl, ls = pick(rows, at("seq"), packed_len, l_seq)
+            return _unpack_seq(_take_ranges(u8, s, pl), ls, pl, pairs)
+        return load
 
     def load_qual(rows):
         s, ls = pick(rows, at("qual"), l_seq)
@@ -485,16 +481,15 @@ def decode_records(
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
 
     def load_end(rows):
-        p, f, nc = pick(rows, pos, flag, n_cigar)
-        offs = np.zeros(len(nc) + 1, dtype=np.int64)
-        np.cumsum(nc, out=offs[1:])
-        return reference_end(p, f, load_cigar(rows), offs)
+        p, f = pick(rows, pos, flag)
+        return reference_end(p, f, load_cigar(rows), offsets_of(lambda: n_cigar)(rows))
 
     def column(field):
         return lambda rows: np.ascontiguousarray(fixed[field] if rows is None else fixed[field][rows])
 
     loaders = {
-        "name": load_name, "seq": load_seq, "seq_ascii": load_seq_ascii, "qual": load_qual, "aux": load_aux,
+        "name": load_name, "seq": seq_loader(_PAIR_CODES), "seq_ascii": seq_loader(_PAIR_ASCII),
+        "qual": load_qual, "aux": load_aux,
         "cigar": load_cigar, "end": load_end,
         "name_offsets": offsets_of(lambda: l_read_name - 1), "cigar_offsets": offsets_of(lambda: n_cigar),
         "seq_offsets": offsets_of(lambda: l_seq), "aux_offsets": offsets_of(lambda: at("aux_len")),
