@@ -814,7 +814,7 @@ def _parse_sample_block(ctx, rows, mem, recno, keys, n, n_samp, n_allele, fmt_ou
                 cell_start = np.empty(n_cells, dtype=np.int64)
                 cell_start[0] = 0
                 cell_start[1:] = tabs[:-1] + 1
-                fast = _fast_diploid_gt(ctx, buf, cell_start, tabs, recno[mem], n_samp, n_allele[mem])
+                fast = _fast_diploid_gt(ctx, buf, cell_start, recno[mem], n_samp, n_allele[mem])
             if fast is None:
                 ts, te, parent, rank = split()
                 sel = rank == k
@@ -897,7 +897,13 @@ def _pending_format(parts, key, n, n_samp):
     return load
 
 
-def _fast_diploid_gt(ctx, buf, cs, ce, rec_lines, n_samp, n_allele):
+def _allele_out_of_range(ctx, rec_lines, n_samp: int, cell: int, allele: int, n_alleles: int) -> None:
+    """Report a GT allele index past the record's alleles (VCFv4.3 §1.6.2)."""
+    ctx.issue(rec_lines[cell // n_samp], f"GT allele {allele} of sample {ctx.header.samples[cell % n_samp]!r} "
+                                         f"is out of range ({n_alleles} alleles)", "GT")
+
+
+def _fast_diploid_gt(ctx, buf, cs, rec_lines, n_samp, n_allele):
     """GT of every cell when all are ``a/b`` or ``a|b`` with one-character alleles (digit or ``.``).
 
     The four bytes from each cell start are read as one little-endian word
@@ -924,9 +930,7 @@ def _fast_diploid_gt(ctx, buf, cs, ce, rec_lines, n_samp, n_allele):
     over = (g >= na[:, None]) & (na[:, None] > 1)  # ALT '.' records: not checked
     if over.any():
         cell, side = np.argwhere(over)[0]
-        ctx.issue(rec_lines[cell // n_samp], f"GT allele {int(g[cell, side])} of sample "
-                                             f"{ctx.header.samples[cell % n_samp]!r} is out of range "
-                                             f"({int(na[cell])} alleles)", "GT")
+        _allele_out_of_range(ctx, rec_lines, n_samp, int(cell), int(g[cell, side]), int(na[cell]))
     return g, sep == ord("|")
 
 
@@ -971,10 +975,8 @@ def _parse_gt(ctx, buf, s, e, cells, n_cells, rec_lines, n_samp, n_allele):
     over = (vals >= na[cells[parent]]) & (na[cells[parent]] > 1)  # ALT '.' records: not checked
     if over.any():
         i = int(np.flatnonzero(over)[0])
-        cell = cells[parent[i]]
-        ctx.issue(rec_lines[cell // n_samp], f"GT allele {int(vals[i])} of sample "
-                                             f"{ctx.header.samples[cell % n_samp]!r} is out of range "
-                                             f"({int(na[cell])} alleles)", "GT")
+        cell = int(cells[parent[i]])
+        _allele_out_of_range(ctx, rec_lines, n_samp, cell, int(vals[i]), int(na[cell]))
     return g, ph
 
 
