@@ -131,3 +131,69 @@ def test_tabix_file__chunk_parser_odd_lines_fall_back_or_agree(tmp_path):
             got = list(fast.iter_query(tid, s, e))
             assert got == list(slow.iter_query(tid, s, e)), (contig, s, e)
             assert all(type(rec[0]) is bytes for rec in got)
+
+
+def _small_blocks(text: bytes, size: int) -> bytes:
+    """BGZF with ``size``-byte blocks, so queries cross many blocks (lines split across blocks too)."""
+    from hts_notebook.core.bgzf import BGZF_EOF, _compress_block
+
+    return b"".join(_compress_block(text[i:i + size], 6) for i in range(0, len(text), size)) + BGZF_EOF
+
+
+def _scan_fixture(tmp_path, conf, rows, name, block):
+    from hts_notebook.core.index.tbi import TabixConfig
+
+    p = tmp_path / name
+    text = b"\n".join(rows)
+    p.write_bytes(_small_blocks(text if name.endswith("nonl.gz") else text + b"\n", block))
+    write_tbi(build_tabix_index(p, TabixConfig(*conf)), str(p) + ".tbi")
+    return p
+
+
+@pytest.mark.parametrize("conf,layout,name", [
+    ((0x10000, 1, 2, 3, ord("#"), 0), "bed", "bed.gz"),  # BED: 0-based begin
+    ((0, 1, 4, 5, ord("#"), 0), "gff", "gff.gz"),  # GFF: 1-based
+    ((0, 2, 3, 0, ord("#"), 0), "seq2", "seq2.gz"),  # sequence in column 2, no end column
+    ((0x10000, 1, 2, 3, ord("#"), 0), "bed", "bed.nonl.gz"),  # last line without a newline
+])
+@pytest.mark.parametrize("block", [900, 20_000])
+def test_tabix_scan__random_queries_equal_line_reader(tmp_path, conf, layout, name, block):
+    gen = np.random.default_rng(11)
+    rows = [b"#header"]
+    for contig in (b"chr1", b"chr10", b"c2"):
+        starts = np.sort(gen.integers(1, 400_000, 3000))
+        for k, s in enumerate(starts.tolist()):
+            length = int(gen.integers(1, 40)) if k % 50 else int(gen.integers(5_000, 60_000))  # some long features
+            if layout == "bed":
+                rows.append(b"%s\t%d\t%d\tf%d\t0\t+" % (contig, s, s + length, k))
+            elif layout == "gff":
+                rows.append(b"%s\tsrc\tgene\t%d\t%d\t.\t+\t.\tID=%d" % (contig, s, s + length, k))
+            else:
+                rows.append(b"x%d\t%s\t%d" % (k, contig, s))
+            if k % 997 == 5:
+                rows.append(b"# a comment between data lines")
+    p = _scan_fixture(tmp_path, conf, rows, name, block)
+    with TabixFile(p) as fast, _line_by_line(TabixFile(p)) as slow:
+        for contig in fast.contigs:
+            tid = fast.name2id(contig)
+            queries = [(0, 1), (0, 1 << 40), (399_990, 500_000)]
+            queries += [(s, s + int(gen.integers(1, 50_000))) for s in gen.integers(0, 400_000, 40).tolist()]
+            for s, e in queries:
+                want = list(slow.iter_query(tid, s, e))
+                assert list(fast.iter_query(tid, s, e)) == want, (contig, s, e)
+                got = fast.fetch_intervals((contig, s, e))
+                assert got.lines == [w[0] for w in want]
+                assert got.interval_start.tolist() == [w[2] for w in want]
+                assert got.interval_stop.tolist() == [w[3] for w in want]
+                assert got.contig_index.tolist() == [tid] * len(want)
+
+
+def test_tabix_scan__unusual_lines_take_the_line_reader(tmp_path):
+    from hts_notebook.core.formats.interval.tabix_scan import query_lines
+
+    rows = [b"chr1\t%d\t%d" % (p, p + 10) for p in range(100, 5000, 10)]
+    p = _bed(tmp_path, b"\n".join(rows[:50] + [b"chr1\t600\t01750"] + rows[50:]) + b"\n")  # octal end: strtoll reads 1000
+    with TabixFile(p) as t:
+        chunks = t.index.query_chunks(0, 550, 650)
+        assert query_lines(t, 0, 550, 650, chunks, t._blocks) is None
+        assert t.fetch_intervals(("chr1", 595, 650)).interval_stop.tolist() == [600, 1000, 610, 620, 630, 640, 650]

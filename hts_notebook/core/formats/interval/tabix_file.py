@@ -8,6 +8,8 @@ column spec) overlaps the region, in file order.
 from __future__ import annotations
 
 import os
+from itertools import repeat
+from typing import NamedTuple
 
 import numpy as np
 
@@ -15,10 +17,11 @@ from ...bgzf import BgzfReader, is_bgzf
 from ...errors import FormatError, MissingIndexError, RegionError
 from ...index.model import BinningIndex
 from ...index.tabix_build import parse_interval
-from ...index.tbi import TBX_UCSC, TabixConfig, parse_tabix_header, read_tbi
+from ...index.tbi import TBX_UCSC, TabixConfig, parse_tabix_header
 from ...region import parse_region
+from .tabix_scan import BlockCache, query_lines
 
-__all__ = ["TabixFile", "load_tabix_index", "find_tabix_index"]
+__all__ = ["TabixFile", "IntervalLines", "load_tabix_index", "find_tabix_index"]
 
 HTS_POS_MAX = (1 << 63) - 1
 
@@ -105,6 +108,7 @@ class TabixFile:
         for i, n in enumerate(self.contigs):
             self._tid.setdefault(n, i)
         self._reader = BgzfReader(self.path, check_eof=False)
+        self._blocks = BlockCache(self._reader)
         self._header = None
 
     # -- header ------------------------------------------------------------
@@ -146,7 +150,9 @@ class TabixFile:
             return
         fast = self._query_fast(tid, beg, end, chunks)
         if fast is not None:
-            yield from fast
+            lines, begs, ends = fast
+            if lines:
+                yield from zip(lines, repeat(tid), np.concatenate(begs).tolist(), np.concatenate(ends).tolist())
             return
         r = self._reader
         curr = 0
@@ -170,154 +176,9 @@ class TabixFile:
             if e > beg and end > b:
                 yield rec
 
-    def _query_fast(self, tid: int, beg: int, end: int, chunks) -> list | None:
-        """:meth:`iter_query` for generic column specs (BED, GFF...), each chunk's lines parsed at once.
-
-        Returns the same records, or None when anything is unusual (a VCF/SAM
-        spec, CR line ends, empty lines, missing columns, numbers that are not
-        plain decimals, a sequence name that is not the query's): the
-        line-by-line reader then runs and reports what it finds.
-        """
-        conf = self.config
-        sc, bc, ec = conf.col_seq, conf.col_beg, conf.col_end
-        if conf.preset & 0xFFFF or sc < 1 or bc <= sc or (ec and ec <= bc):
-            return None
-        ucsc = bool(conf.preset & TBX_UCSC)
-        name = self.contigs[tid].encode("utf-8", "surrogateescape")
-        out = []
-        i, n = 0, len(chunks)
-        while i < n:
-            j = i
-            while j + 1 < n and chunks[j][1] == chunks[j + 1][0]:  # read on without a seek, as htslib
-                j += 1
-            cur, ce = int(chunks[i][0]), int(chunks[j][1])
-            window = 1  # compressed bytes: the first block only, then wider steps
-            while cur is not None:
-                got = self._chunk_lines(cur, ce, window)
-                window = max(4 * window, 1 << 16)
-                if got is None:
-                    return None
-                data, u8, ls, le, cur = got
-                done = self._parse_lines(data, u8, ls, le, tid, beg, end, name, ucsc, out)
-                if done is None:
-                    return None
-                if done:
-                    return out
-            i = j + 1
-        return out
-
-    def _parse_lines(self, data, u8, ls, le, tid, beg, end, name, ucsc, out):
-        """Append the overlapping records of lines ``[ls, le)`` to ``out``; True when the query is over.
-
-        None when a line needs the line-by-line reader.
-        """
-        conf = self.config
-        sc, bc, ec = conf.col_seq, conf.col_beg, conf.col_end
-        meta = u8[ls] == conf.meta_char
-        if meta.any():
-            keep = ~meta
-            ls, le = ls[keep], le[keep]
-        if not len(ls):
-            return False
-        tabs = np.flatnonzero(u8[ls[0]:le[-1]] == 9) + ls[0]
-        ntab = len(tabs)
-        t0 = np.searchsorted(tabs, ls)  # index of each line's first TAB
-
-        def field(col):
-            """(start, end) of column ``col`` (1-based) of every line; None if some line lacks it."""
-            k = t0 + col - 1  # the TAB ending the column, if the line has one
-            if col == 1:
-                fs = ls
-            else:
-                if int(k.max()) - 1 >= ntab or np.any(tabs[k - 1] >= le):
-                    return None
-                fs = tabs[k - 1] + 1
-            nxt = tabs[np.minimum(k, ntab - 1)] if ntab else le
-            fe = np.where((k < ntab) & (nxt < le), nxt, le)
-            return fs, fe
-
-        f_seq, f_beg = field(sc), field(bc)
-        f_end = field(ec) if ec else None
-        if f_seq is None or f_beg is None or (ec and f_end is None):
-            return None
-        vb = _decimal(u8, *f_beg)
-        ve = _decimal(u8, *f_end) if ec else None
-        if vb is None or (ec and ve is None):
-            return None
-        b = vb - 1 if not ucsc else vb.copy()
-        e = vb + 1 if ucsc else vb.copy()
-        np.maximum(b, 0, out=b)
-        np.maximum(e, 1, out=e)
-        if ec:
-            e = ve
-        same = (f_seq[1] - f_seq[0]) == len(name)
-        if same.any():
-            w = len(name)
-            cols = np.arange(w)
-            rows = np.flatnonzero(same)
-            got_name = u8[f_seq[0][rows, None] + cols[None, :]]
-            same[rows] = (got_name == np.frombuffer(name, np.uint8)[None, :]).all(axis=1)
-        stop = ~same | (b >= end)
-        k = int(np.argmax(stop)) if stop.any() else len(ls)
-        hit = np.flatnonzero(e[:k] > beg)
-        out.extend((bytes(data[a:z]), tid, x, y) for a, z, x, y in
-                   zip(ls[hit].tolist(), le[hit].tolist(), b[hit].tolist(), e[hit].tolist()))
-        if k < len(ls):
-            if not same[k]:  # another sequence ends the query; an unknown one is an error the slow path reports
-                other = bytes(u8[f_seq[0][k]:f_seq[1][k]]).decode("utf-8", "surrogateescape")
-                if self._tid.get(other, -1) < 0:
-                    return None
-            return True
-        return False
-
-    def _chunk_lines(self, cb: int, ce: int, window: int):
-        """``(data, u8, starts, ends, next)`` for lines starting at virtual offsets in ``[cb, ce)``; None if odd.
-
-        Blocks starting in the ``window`` compressed bytes from ``cb`` are inflated; ``next``
-        is the virtual offset of the first line left for the next call (None
-        when the lines reach ``ce``).  ``ends`` exclude the newline; the last
-        line before ``ce`` is read whole even past ``ce``, as htslib does.
-        """
-        r = self._reader
-        c_last = ce >> 16
-        stop_block = min(c_last + 1, (cb >> 16) + window)
-        whole = stop_block > c_last
-        rng = r.inflate_range(cb >> 16, stop_block, writable=True)
-        data = rng.data
-        try:
-            p = rng.position(cb)
-            q = rng.position(ce) if whole else len(data)
-        except FormatError:
-            return None
-        u8 = np.frombuffer(data, dtype=np.uint8)
-        nl = np.flatnonzero(u8[p:] == 10) + p
-        starts = np.concatenate([[p], nl[nl + 1 < q] + 1]) if p < q else np.zeros(0, np.int64)
-        nxt = None
-        if whole:
-            read_to = rng.end_coffset
-            while len(nl) < len(starts) and read_to < r.size:  # the last line goes on in later blocks
-                more = r.inflate_range(read_to, read_to + 1, writable=True)
-                if more.end_coffset <= read_to:
-                    break
-                read_to = more.end_coffset
-                data = data + more.data
-                u8 = np.frombuffer(data, dtype=np.uint8)
-                nl = np.flatnonzero(u8[p:] == 10) + p
-            ends = nl[:len(starts)]
-            if len(ends) < len(starts):
-                if read_to < r.size:
-                    return None
-                ends = np.concatenate([ends, [len(data)]])  # the file's last line has no newline
-        else:  # lines whole inside this window; the next call starts at the first one left
-            keep = min(len(nl), len(starts))
-            if not keep:
-                return None
-            ends = nl[:keep]
-            starts = starts[:keep]
-            nxt = int(rng.voffsets(np.array([int(ends[-1]) + 1]))[0])
-        if not len(starts) or np.any(ends <= starts) or np.any(u8[np.maximum(ends - 1, 0)] == 13):
-            return None
-        return data, u8, starts.astype(np.int64), ends.astype(np.int64), nxt
+    def _query_fast(self, tid: int, beg: int, end: int, chunks):
+        """The vectorised query of :mod:`.tabix_scan`: ``(lines, begins, ends)``, or None for the line reader."""
+        return query_lines(self, tid, beg, end, chunks, self._blocks)
 
     def iter_all(self, *, pseudo_bins_only: bool = False):
         """Yield ``(line, tid, beg, end)`` of every data line (``tabix file .``).
@@ -387,10 +248,50 @@ class TabixFile:
         FormatError
             Corrupt data.
         """
+        return self.fetch_intervals(region).lines
+
+    def fetch_intervals(self, region=None) -> "IntervalLines":
+        """Lines overlapping a region, with the interval of each as arrays.
+
+        What :meth:`fetch` returns, plus the coordinates the index's column
+        spec gives each line, parsed once in bulk rather than per line by the
+        caller.
+
+        Parameters
+        ----------
+        region : str, tuple or Region, optional
+            As for :meth:`fetch`.
+
+        Returns
+        -------
+        IntervalLines
+            ``lines`` (list of bytes, no newline), ``contig_index`` (int32,
+            index into :attr:`contigs`), ``interval_start`` and
+            ``interval_stop`` (int64, 0-based half-open: a BED line's start
+            is its column 2, a GFF line's start is column 4 minus one), all of
+            shape ``(n_lines,)``.
+
+        Raises
+        ------
+        RegionError
+            Malformed region or unknown contig.
+        FormatError
+            Corrupt data.
+        """
         if region is None:
-            return [rec[0] for rec in self.iter_all()]
+            return _interval_lines(list(self.iter_all()))
         _, tid, beg, end = self._resolve(region)
-        return [rec[0] for rec in self.iter_query(tid, beg, end)]
+        chunks = self.index.query_chunks(tid, beg, end)
+        if not chunks:
+            return _interval_lines([])
+        fast = self._query_fast(tid, beg, end, chunks)
+        if fast is None:
+            return _interval_lines(list(self.iter_query(tid, beg, end)))
+        lines, begs, ends = fast
+        n = len(lines)
+        return IntervalLines(lines, np.full(n, tid, dtype=np.int32),
+                             np.concatenate(begs) if begs else np.zeros(0, np.int64),
+                             np.concatenate(ends) if ends else np.zeros(0, np.int64))
 
     def query(self, region=None):
         """Lines overlapping a region as an xarray Dataset on dim ``intervals`` (DESIGN §3).
@@ -410,18 +311,14 @@ class TabixFile:
         """
         import xarray as xr
 
-        if region is None:
-            recs = list(self.iter_all())
-            region_text = "."
-        else:
-            reg, tid, beg, end = self._resolve(region)
-            recs = list(self.iter_query(tid, beg, end))
-            region_text = str(reg)
-        rows = [r[0].decode("utf-8", "surrogateescape").split("\t") for r in recs]
+        got = self.fetch_intervals(region)
+        region_text = "." if region is None else str(self._resolve(region)[0])
+        rows = [line.decode("utf-8", "surrogateescape").split("\t") for line in got.lines]
+        contigs = np.array(self.contigs, dtype=object)
         data = {
-            "interval_contig": ("intervals", np.array([self.contigs[r[1]] for r in recs], dtype=object)),
-            "interval_start": ("intervals", np.array([r[2] for r in recs], dtype=np.int64)),
-            "interval_stop": ("intervals", np.array([r[3] for r in recs], dtype=np.int64)),
+            "interval_contig": ("intervals", contigs[got.contig_index]),
+            "interval_start": ("intervals", got.interval_start),
+            "interval_stop": ("intervals", got.interval_stop),
         }
         kind = self.kind
         if kind == "bed":
@@ -475,30 +372,24 @@ class TabixFile:
         return f"TabixFile({self.path!r}, contigs={len(self.contigs)}, kind={self.kind!r})"
 
 
+class IntervalLines(NamedTuple):
+    """Lines of a tabix query and their intervals (:meth:`TabixFile.fetch_intervals`)."""
+
+    lines: list
+    contig_index: np.ndarray
+    interval_start: np.ndarray
+    interval_stop: np.ndarray
+
+
+def _interval_lines(recs) -> IntervalLines:
+    """:class:`IntervalLines` from ``(line, tid, begin, end)`` records."""
+    return IntervalLines([r[0] for r in recs], np.array([r[1] for r in recs], dtype=np.int32),
+                         np.array([r[2] for r in recs], dtype=np.int64), np.array([r[3] for r in recs], dtype=np.int64))
+
+
 def _chomp(raw: bytes) -> bytes:
     if raw.endswith(b"\n"):
         raw = raw[:-1]
     if raw.endswith(b"\r"):
         raw = raw[:-1]
     return raw
-
-
-def _decimal(u8: np.ndarray, fs: np.ndarray, fe: np.ndarray):
-    """Values of plain decimal fields ``u8[fs:fe]`` (what C ``strtoll(s, &end, 0)`` reads from them), or None.
-
-    Only 1-18 digits without a leading zero (a leading zero means octal to
-    ``strtoll``) take this path.
-    """
-    lens = fe - fs
-    if not len(lens):
-        return np.zeros(0, dtype=np.int64)
-    if int(lens.min()) < 1 or int(lens.max()) > 18:
-        return None
-    w = int(lens.max())
-    idx = fe[:, None] - w + np.arange(w)[None, :]  # right-aligned digits
-    inside = idx >= fs[:, None]
-    digits = u8[np.maximum(idx, 0)].astype(np.int64) - 48
-    if np.any(inside & ((digits < 0) | (digits > 9))) or np.any((u8[fs] == 48) & (lens > 1)):
-        return None
-    digits[~inside] = 0
-    return digits @ (10 ** np.arange(w - 1, -1, -1, dtype=np.int64))
