@@ -89,6 +89,25 @@ inflate_into = None
 crc32_at = None
 
 
+def _zlib_inflate_bounded(data: bytes, limit: int) -> bytes:
+    """Inflate one zlib stream of at most ``limit`` bytes (stdlib); ValueError when it is corrupt, cut or larger."""
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(data, max(limit, 1))
+        if d.unconsumed_tail and d.decompress(d.unconsumed_tail, 1):
+            raise ValueError(f"inflates to more than {limit} bytes")
+    except zlib.error as exc:
+        raise ValueError(f"zlib: {exc}") from None
+    if not d.eof:
+        raise ValueError("zlib stream ends early")
+    return out
+
+
+#: ``zlib_inflate_bounded(data, limit)``: one zlib stream (RFC 1950) of at most ``limit`` bytes;
+#: libdeflate when it loads (GIL released), else stdlib zlib.  Raises ValueError.
+zlib_inflate_bounded = _zlib_inflate_bounded
+
+
 def _load_libdeflate():
     import ctypes
     import ctypes.util
@@ -125,6 +144,9 @@ def _load_libdeflate():
     dec = lib.libdeflate_deflate_decompress
     dec.restype = ctypes.c_int
     dec.argtypes = [vp, vp, sz, vp, sz, vp]
+    zdec = lib.libdeflate_zlib_decompress
+    zdec.restype = ctypes.c_int
+    zdec.argtypes = [vp, ctypes.c_char_p, sz, vp, sz, ctypes.POINTER(sz)]
     crc = lib.libdeflate_crc32
     crc.restype = ctypes.c_uint32
     crc.argtypes = [ctypes.c_uint32, vp, sz]
@@ -164,6 +186,23 @@ def _load_libdeflate():
         """CRC32 of ``n`` bytes at ``addr``."""
         return crc(0, addr, n)
 
+    def _zlib_bounded(data: bytes, limit: int) -> bytearray:
+        """Inflate one zlib stream (header, DEFLATE, Adler-32) of at most ``limit`` bytes."""
+        d = getattr(local, "d", None)
+        if d is None:
+            d = local.d = _Decompressor()
+        out = bytearray(max(limit, 1))
+        got = sz(0)
+        r = zdec(d.ptr, data, len(data), (ctypes.c_char * len(out)).from_buffer(out), len(out), ctypes.byref(got))
+        if r == 3:
+            raise ValueError(f"inflates to more than {limit} bytes")
+        if r:
+            raise ValueError(f"libdeflate: {messages.get(r, r)}")
+        del out[got.value:]
+        return out
+
+    global zlib_inflate_bounded
+    zlib_inflate_bounded = _zlib_bounded
     return _inflate_into, _crc32_at
 
 

@@ -108,3 +108,46 @@ def test_window_stats_jax__same_bucket_does_not_recompile():
     before = kern.TRACE_COUNTS["stats"]
     kern.window_stats_jax([0, 2, 3], [0, 1, 2], [3, 4, 9], [1.0, 2.0, 3.0], 7, 250)
     assert kern.TRACE_COUNTS["stats"] == before
+
+
+def _by_window(seg, s, e, v, n_tracks, track):
+    keep = seg % n_tracks == track
+    return seg[keep] // n_tracks, s[keep], e[keep], v[keep]
+
+
+overlapping = st.lists(st.tuples(st.integers(0, 5), st.integers(-20, 320), st.integers(0, 80),
+                                 st.floats(-1e3, 1e3, width=32)), max_size=60)
+
+
+@settings(max_examples=60, deadline=None)
+@given(iv=intervals, n_windows=st.integers(1, 6), n_tracks=st.integers(1, 3), length=st.integers(1, 300),
+       chunk=st.integers(1, 4))
+def test_dense_runs_numpy__matches_dense_numpy_random(iv, n_windows, n_tracks, length, chunk):
+    seg, s, e, v = _rows(iv, n_windows, n_tracks, length)
+    ref = kern.dense_numpy(seg, s, e, v, n_windows, n_tracks, length)
+    for t in range(n_tracks):
+        out = np.empty((n_windows, length), np.float32)
+        kern.dense_runs_numpy(*_by_window(seg, s, e, v, n_tracks, t), out, window_chunk=chunk)
+        np.testing.assert_array_equal(out, ref[:, :, t])
+
+
+@settings(max_examples=60, deadline=None)
+@given(iv=overlapping, n_windows=st.integers(1, 6), length=st.integers(1, 300))
+def test_dense_runs_numpy__overlapping_intervals_last_start_wins(iv, n_windows, length):
+    rows = sorted(((w % n_windows, a, a + ln, x) for w, a, ln, x in iv), key=lambda r: r[0])  # by window only
+    win = np.array([r[0] for r in rows], np.int64)
+    s = np.array([r[1] for r in rows], np.int64)
+    e = np.array([r[2] for r in rows], np.int64)
+    v = np.array([r[3] for r in rows], np.float32)
+    ref = kern.dense_numpy(win, s, e, v, n_windows, 1, length)[:, :, 0]
+    out = np.empty((n_windows, length), np.float32)
+    kern.dense_runs_numpy(win, s, e, v, out, fill=0.0)
+    np.testing.assert_array_equal(out, np.where(np.isnan(ref), 0.0, ref))
+
+
+def test_dense_runs_numpy__writes_a_strided_view():
+    buf = np.full((2, 3, 10), -7.0, np.float32)
+    kern.dense_runs_numpy(np.array([0, 1]), np.array([2, 0]), np.array([5, 10]), np.array([1.5, 2.5], np.float32),
+                          buf[:, 1, :])
+    assert np.isnan(buf[0, 1, :2]).all() and (buf[0, 1, 2:5] == 1.5).all() and np.isnan(buf[0, 1, 5:]).all()
+    assert (buf[1, 1] == 2.5).all() and (buf[:, [0, 2]] == -7.0).all()

@@ -96,3 +96,30 @@ def pad_to(a: np.ndarray, size: int, fill=0) -> np.ndarray:
     out = np.full(size, fill, dtype=a.dtype)
     out[: len(a)] = a
     return out
+
+
+def accelerator_available() -> bool:
+    """Whether JAX would run on a GPU/TPU here, decided without importing JAX on a CPU-only install.
+
+    True when a JAX accelerator plugin (the ``jax_plugins`` namespace,
+    ``jax_cuda*``, ``jax_rocm*``, ``libtpu``) is installed and, once JAX is imported, its default backend is
+    not the CPU.  The answer is cached.
+    """
+    global _ACCEL
+    if _ACCEL is None:
+        import importlib.util
+
+        plugin = any(importlib.util.find_spec(n) is not None for n in _PLUGINS)
+        if not plugin:
+            _ACCEL = False
+        else:
+            try:
+                _ACCEL = get_jax().default_backend() != "cpu"
+            except Exception:  # noqa: BLE001 - a broken plugin means: run on the CPU
+                _ACCEL = False
+    return _ACCEL
+
+
+_ACCEL: bool | None = None
+_PLUGINS = ("jax_plugins", "jax_cuda12_plugin", "jax_cuda13_plugin", "jax_cuda12_pjrt", "jax_cuda13_pjrt",
+            "jax_rocm60_plugin", "jax_rocm7_plugin", "libtpu")

@@ -31,6 +31,7 @@ from ._jax import bucket, get_jax, pad_to
 __all__ = [
     "dense_numpy",
     "dense_jax",
+    "dense_runs_numpy",
     "binned_mean_numpy",
     "binned_mean_jax",
     "window_stats_numpy",
@@ -92,6 +93,92 @@ def dense_numpy(seg, starts, ends, values, n_windows: int, n_tracks: int, length
         if e[i] > s[i]:
             out[seg[i], s[i]:e[i]] = v[i]
     return out.reshape(n_windows, n_tracks, length).transpose(0, 2, 1).copy()
+
+
+def dense_runs_numpy(win, starts, ends, values, out: np.ndarray, fill: float = float("nan"),
+                     window_chunk: int = 2048) -> None:
+    """Per-base values of one track's windows, written into ``out`` as runs (numpy, one pass).
+
+    Each window row is cut into pieces -- the gap before an interval, the
+    interval, ..., the gap after the last -- whose lengths sum to the window
+    length, and ``numpy.repeat`` writes the piece values out in one pass.
+    This is the CPU path of :meth:`TrackSet.windows`; it equals
+    :func:`dense_numpy` for one track.
+
+    Parameters
+    ----------
+    win : (n,) int
+        Window of each interval, ascending; rows of one window sorted by start
+        (the order bigWig files store).
+    starts, ends : (n,) int
+        0-based half-open extents relative to the window start (clipped here
+        to ``[0, length]``).
+    values : (n,) float32
+    out : (n_windows, length) float32 array (a view may be strided between rows)
+        Written in full.
+    fill : float
+        Value of uncovered bases.
+    window_chunk : int
+        Windows expanded per ``repeat`` call (bounds the temporaries).
+
+    Notes
+    -----
+    Where intervals of one window overlap, the one that starts last wins (as
+    :func:`dense_numpy`); those windows are filled interval by interval.
+    """
+    n_windows, length = out.shape
+    win = np.asarray(win, dtype=np.int64)
+    s = np.clip(np.asarray(starts, dtype=np.int64), 0, length)
+    e = np.clip(np.asarray(ends, dtype=np.int64), 0, length)
+    v = np.asarray(values, dtype=np.float32)
+    keep = e > s
+    if not keep.all():
+        win, s, e, v = win[keep], s[keep], e[keep], v[keep]
+    n = len(win)
+    if n and np.any(win[1:] < win[:-1]):
+        raise ValueError("rows must be sorted by window")
+    same = np.zeros(n, dtype=bool)
+    same[1:] = win[1:] == win[:-1]
+    prev_end = np.zeros(n, dtype=np.int64)
+    prev_end[1:] = e[:-1]
+    prev_end[~same] = 0
+    gap = s - prev_end
+    messy = np.zeros(n_windows, dtype=bool)
+    bad = gap < 0  # overlapping (or unsorted) intervals in a window: filled one by one below
+    if bad.any():
+        messy[np.unique(win[bad])] = True
+        ok = ~messy[win]
+        m_win, m_s, m_e, m_v = win[~ok], s[~ok], e[~ok], v[~ok]
+        win, s, e, v, gap = win[ok], s[ok], e[ok], v[ok], gap[ok]
+        n = len(win)
+    bounds = np.searchsorted(win, np.minimum(np.arange(0, n_windows + window_chunk, window_chunk), n_windows))
+    for k, w0 in enumerate(range(0, n_windows, window_chunk)):
+        w1 = min(w0 + window_chunk, n_windows)
+        a, b = int(bounds[k]), int(bounds[k + 1])
+        out[w0:w1] = _runs(win[a:b] - w0, s[a:b], e[a:b], v[a:b], gap[a:b], w1 - w0, length, fill)
+    if messy.any():
+        order = np.lexsort((m_s, m_win))  # by start within a window; equal starts keep their order
+        for w, a, b, x in zip(m_win[order].tolist(), m_s[order].tolist(), m_e[order].tolist(), m_v[order].tolist()):
+            out[w, a:b] = x
+
+
+def _runs(win, s, e, v, gap, n_windows: int, length: int, fill: float) -> np.ndarray:
+    """``(n_windows, length)`` values of windows whose intervals do not overlap (rows sorted)."""
+    n = len(win)
+    counts = np.bincount(win, minlength=n_windows)
+    last = np.cumsum(counts)  # rows up to and including each window
+    lens = np.empty(2 * n + n_windows, dtype=np.int64)
+    vals = np.full(2 * n + n_windows, fill, dtype=np.float32)
+    at = 2 * np.arange(n) + win
+    lens[at] = gap
+    lens[at + 1] = e - s
+    vals[at + 1] = v
+    tail = 2 * last + np.arange(n_windows)
+    end_of_last = np.zeros(n_windows, dtype=np.int64)
+    has = counts > 0
+    end_of_last[has] = e[last[has] - 1]
+    lens[tail] = length - end_of_last
+    return np.repeat(vals, lens).reshape(n_windows, length)
 
 
 def _dense_fn():

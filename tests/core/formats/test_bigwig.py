@@ -171,3 +171,37 @@ def test_open_tracks__directory(tmp_path):
         shutil.copy(p, tmp_path / p.name)
     ts = hts_notebook.open_tracks(tmp_path)
     assert ts.names == sorted(p.stem for p in BIGWIGS[:2])
+
+
+@requires_shared
+@pytest.mark.parametrize("exact", [False, True])
+def test_open_tracks__stats_equal_single_file_stats(exact):
+    paths = [p for p in BIGWIGS if p.name in ("bbijs-volvox.bw", "bbijs-uncompressed.bw", "bigtools-mini.bw")]
+    ts = hts_notebook.open_tracks(paths)
+    rng = np.random.default_rng(5)
+    starts = rng.integers(0, 49_000, 30)
+    stops = starts + rng.integers(1, 30_000, 30)  # some run past the end of ctgA: clipped as a single query is
+    for kind in ("mean", "min", "max", "std", "coverage", "sum"):
+        da = ts.stats("ctgA", starts, stops, type=kind, exact=exact)
+        assert da.dims == ("windows", "tracks") and da.name == f"window_{kind}"
+        assert np.isnan(da.values[:, 2]).all()  # bigtools-mini.bw has no ctgA
+        for t, path in enumerate(paths[:2]):
+            bw = BigWigFile(path)
+            ref = [bw.stats(("ctgA", a, min(b, bw.contigs["ctgA"])), kind, exact=exact).values[0]
+                   for a, b in zip(starts.tolist(), stops.tolist())]
+            np.testing.assert_allclose(da.values[:, t], ref, rtol=1e-9, equal_nan=True)
+
+
+def test_open_tracks__default_windows_do_not_import_jax(tmp_path):
+    import subprocess
+    import sys
+
+    from hts_notebook.core.formats.bbi.writer import write_bigwig
+
+    p = tmp_path / "a.bw"
+    write_bigwig(p, {"c": 100}, {"c": (np.array([0, 10]), np.array([10, 20]), np.array([1.0, 2.0], np.float32))})
+    code = ("import sys, hts_notebook as h; t = h.open_tracks([sys.argv[1]]); "
+            "d = t.windows('c', [0, 5], 20).values; assert d[1, 5, 0] == 2.0 and d[0, 0, 0] == 1.0; "
+            "print('jax' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(p)], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

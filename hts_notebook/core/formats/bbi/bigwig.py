@@ -28,6 +28,7 @@ import numpy as np
 
 from ...errors import FormatError, TruncatedFileError
 from .header import BbiReader, ZoomHeader
+from .windows import blocks_for_windows, keys, overlap_pairs
 
 __all__ = ["BigWigFile", "decode_wig_block", "decode_zoom_block", "STAT_TYPES"]
 
@@ -449,25 +450,8 @@ class BigWigFile(BbiReader):
                 ssq = float(np.sum(r["sumsq"].astype(np.float64) * scal))
                 if cov > 1.0:
                     diff = (ssq - total * total / cov) / (cov - 1)
-                    out[i] = math.sqrt(diff) if abs(diff) > 1e-8 else 0.0
+                    out[i] = 0.0 if abs(diff) <= 1e-8 else math.sqrt(diff) if diff > 0 else math.nan
         return out
-
-
-def _keys(cid, pos):
-    return (np.asarray(cid, np.int64) << 32) | np.asarray(pos, np.int64)
-
-
-def _overlaps(skey, ekey, qlo, qhi):
-    """Pairs (query, row) with ``skey < qhi`` and ``ekey > qlo``; rows sorted by ``skey``."""
-    run = np.maximum.accumulate(ekey) if len(ekey) else ekey
-    hi = np.searchsorted(skey, qhi, "left")
-    lo = np.searchsorted(run, qlo, "right")
-    counts = np.maximum(hi - lo, 0)
-    q = np.repeat(np.arange(len(qlo)), counts)
-    first = np.repeat(lo, counts)
-    rows = first + (np.arange(len(q)) - np.repeat(np.cumsum(counts) - counts, counts))
-    keep = ekey[rows] > qlo[q]
-    return q[keep], rows[keep]
 
 
 def _decode_many(track: BigWigFile, blocks: list[tuple[int, int]]):
@@ -580,25 +564,20 @@ class TrackSet:
         empty = (np.zeros(0, np.int64),) * 3 + (np.zeros(0, np.float32),)
         if not len(win_all):
             return empty
-        qlo = _keys(cids[win_all], starts[win_all])
-        qhi = _keys(cids[win_all], stops[win_all])
-        leaves = track.index.leaves()
-        lk = np.argsort(_keys(leaves["sc"], leaves["sb"]), kind="stable")
-        leaves = leaves[lk]
-        _q, rows = _overlaps(_keys(leaves["sc"], leaves["sb"]), _keys(leaves["ec"], leaves["eb"]), qlo, qhi)
-        needed = np.unique(rows)
-        parts = _decode_many(track, [(int(leaves["off"][i]), int(leaves["size"][i])) for i in needed.tolist()])
+        qlo = keys(cids[win_all], starts[win_all])
+        qhi = keys(cids[win_all], stops[win_all])
+        parts = _decode_many(track, blocks_for_windows(track.index, qlo, qhi))
         if not parts:
             return empty
         c = np.concatenate([p[0] for p in parts]).astype(np.int64)
         s = np.concatenate([p[1] for p in parts])
         e = np.concatenate([p[2] for p in parts])
         v = np.concatenate([p[3] for p in parts])
-        sk = _keys(c, s)
+        sk = keys(c, s)
         if len(sk) > 1 and np.any(sk[1:] < sk[:-1]):
             order = np.argsort(sk, kind="stable")
             c, s, e, v, sk = c[order], s[order], e[order], v[order], sk[order]
-        q, rows = _overlaps(sk, _keys(c, e), qlo, qhi)
+        q, rows = overlap_pairs(sk, keys(c, e), qlo, qhi)
         return win_all[q], s[rows], e[rows], v[rows]
 
     def _rows(self, contigs, starts, length):
@@ -616,7 +595,7 @@ class TrackSet:
         return (seg[order], np.clip(np.concatenate(ss)[order], 0, length),
                 np.clip(np.concatenate(es)[order], 0, length), np.concatenate(vs)[order])
 
-    def windows(self, contigs, starts, length: int, *, fill: float = float("nan"), backend: str = "jax",
+    def windows(self, contigs, starts, length: int, *, fill: float = float("nan"), backend: str = "auto",
                 chunk_elements: int = 1 << 25):
         """Per-base values of many equal-length windows across all tracks, in one array.
 
@@ -631,11 +610,17 @@ class TrackSet:
             bases past a contig's end read as ``fill``).
         fill : float
             Value for bases without data (NaN).
-        backend : {"jax", "numpy"}
-            The JAX kernel (default) or the numpy reference.
+        backend : {"auto", "numpy", "jax"}
+            ``"numpy"``: each track's intervals are written as runs straight
+            into the result (:func:`~hts_notebook.core.kernels.bigwig.dense_runs_numpy`),
+            the fastest on a CPU.  ``"jax"``: the jitted kernel
+            (:func:`~hts_notebook.core.kernels.bigwig.dense_jax`), for an
+            accelerator.  ``"auto"`` (default) picks ``"jax"`` when JAX has a
+            GPU/TPU, else ``"numpy"``.  Both give the same values.
         chunk_elements : int
-            Windows are sent to the kernel in chunks of about this many output
-            values (bounded memory; every chunk has the same padded shape).
+            With ``"jax"``: windows go to the kernel in chunks of about this
+            many output values (bounded memory; every chunk has the same padded
+            shape).
 
         Returns
         -------
@@ -643,7 +628,10 @@ class TrackSet:
             ``position_value`` float32 with dims ``(windows, positions, tracks)``
             and coordinates ``window_contig``, ``window_start``, ``window_stop``
             (0-based half-open), ``position`` (1-based, per window), ``offset``,
-            ``track``.
+            ``track``.  The data is a ``(windows, tracks, positions)``
+            C-ordered buffer seen through a transpose, so
+            ``.data.transpose(0, 2, 1)`` gives the channels-first array with no
+            copy.
 
         Raises
         ------
@@ -652,16 +640,24 @@ class TrackSet:
         """
         from ...dataset.signal import window_batch
         from ...kernels import bigwig as kern
+        from ...kernels._jax import accelerator_available
 
         contigs, starts, length = self._windows_arg(contigs, starts, length)
         n_w, n_t = len(starts), len(self.tracks)
-        seg, s, e, v = self._rows(contigs, starts, length)
-        out = np.empty((n_w, length, n_t), dtype=np.float32)
+        if backend == "auto":
+            backend = "jax" if accelerator_available() else "numpy"
         if backend == "numpy":
-            out[:] = kern.dense_numpy(seg, s, e, v, n_w, n_t, length, fill)
+            buf = np.empty((n_w, n_t, length), dtype=np.float32)
+            stops = starts + length
+            for t, track in enumerate(self.tracks):
+                win, s, e, v = self._intervals(track, contigs, starts, stops)
+                kern.dense_runs_numpy(win, s - starts[win], e - starts[win], v, buf[:, t, :], fill)
+            out = buf.transpose(0, 2, 1)
         elif backend == "jax":
             from ...kernels._jax import bucket
 
+            seg, s, e, v = self._rows(contigs, starts, length)
+            out = np.empty((n_w, length, n_t), dtype=np.float32)
             per = max(1, chunk_elements // (max(n_t, 1) * bucket(max(length, 1), minimum=64)))
             chunk = 1 << (per.bit_length() - 1)  # a power of two: every chunk pads to the same shape
             win = seg // max(n_t, 1)
@@ -672,8 +668,65 @@ class TrackSet:
                                      chunk if n_w > chunk else n_w, n_t, length, fill)
                 out[a:b] = sub[: b - a]
         else:
-            raise ValueError(f"unknown backend {backend!r} (jax, numpy)")
+            raise ValueError(f"unknown backend {backend!r} (auto, numpy, jax)")
         return window_batch(out, contigs, starts, self.names, sources=[t.path for t in self.tracks])
+
+    def stats(self, contigs, starts, stops, type: str = "mean", exact: bool = False):  # noqa: A002
+        """One summary statistic per window and track, as ``BigWigFile.stats(region, type)`` (``bins=1``).
+
+        Parameters
+        ----------
+        contigs : str or (W,) array of str
+        starts, stops : (W,) int
+            0-based half-open windows (any lengths); stops past a contig's
+            end are clipped to it, as a single-file query is.
+        type : {"mean", "min", "max", "std", "coverage", "sum"}
+        exact : bool
+            From the raw intervals rather than the zoom level libBigWig would
+            pick (see :meth:`BigWigFile.stats`).
+
+        Returns
+        -------
+        xarray.DataArray
+            ``window_<type>`` float64, dims ``(windows, tracks)``; NaN where a
+            window has no data or the track lacks the contig.  Coordinates
+            ``window_contig``, ``window_start``, ``window_stop``, ``track``.
+
+        Raises
+        ------
+        ValueError
+            Unknown statistic, or window arrays of different lengths.
+        RegionError
+            Unknown contig (in every track) or negative start.
+        """
+        import xarray as xr
+
+        from .windows import window_summary
+
+        kind = _ALIASES.get(type, type)
+        if kind not in STAT_TYPES:
+            raise ValueError(f"unknown statistic {type!r} (choose from {', '.join(STAT_TYPES)})")
+        contigs, starts, _ = self._windows_arg(contigs, starts, 0)
+        stops = np.atleast_1d(np.asarray(stops, dtype=np.int64))
+        if stops.shape != starts.shape:
+            raise ValueError(f"{len(stops)} stops for {len(starts)} starts")
+        out = np.full((len(starts), len(self.tracks)), np.nan)
+        names = contigs.tolist()
+        for t, track in enumerate(self.tracks):
+            cids = np.array([track._chrom_ids.get(c, -1) for c in names], dtype=np.int64)
+            lens = np.array([track.contigs.get(c, 0) for c in names], dtype=np.int64)
+            clipped = np.minimum(stops, lens)
+            if exact:
+                out[:, t] = [track._stats_raw(int(c), [int(a), int(b)], kind)[0] if c >= 0 and b > a else np.nan
+                             for c, a, b in zip(cids.tolist(), starts.tolist(), clipped.tolist())]
+            else:
+                out[:, t] = window_summary(track, cids, starts, clipped, kind)
+        return xr.DataArray(
+            out, dims=("windows", "tracks"), name=f"window_{kind}",
+            coords={"window_contig": ("windows", contigs), "window_start": ("windows", starts),
+                    "window_stop": ("windows", stops), "track": ("tracks", np.asarray(self.names))},
+            attrs={"statistic": kind, "exact": bool(exact)},
+        )
 
     def window_stats(self, contigs, starts, length: int, *, backend: str = "jax"):
         """Exact per-window statistics across tracks (pyBigWig ``exact=True`` semantics).

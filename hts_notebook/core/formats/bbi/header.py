@@ -33,7 +33,6 @@ subclass and never loops.
 from __future__ import annotations
 
 import struct
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -457,18 +456,18 @@ def inflate_block(src: ByteSource, hdr: BbiHeader, offset: int, size: int, what:
     raw = src.read_exact(offset, size, what)
     if not hdr.compressed:
         return raw
-    limit = max(hdr.uncompress_buf_size, 1)
+    from ... import deflate_backend
+
     try:
-        d = zlib.decompressobj()
-        out = d.decompress(raw, limit)
-        if d.unconsumed_tail and d.decompress(d.unconsumed_tail, 1):
+        return deflate_backend.zlib_inflate_bounded(raw, hdr.uncompress_buf_size)
+    except ValueError as exc:
+        msg = str(exc)
+        if msg.startswith("inflates to more"):
             raise _err(src, f"{what} inflates beyond uncompressBufSize={hdr.uncompress_buf_size}", offset,
-                       "uncompressBufSize")
-        if not d.eof:
-            raise _err(src, f"{what}: zlib stream ends early", offset, "data", TruncatedFileError)
-    except zlib.error as exc:
-        raise _err(src, f"{what}: zlib: {exc}", offset, "data") from None
-    return out
+                       "uncompressBufSize") from None
+        if "ends early" in msg:
+            raise _err(src, f"{what}: zlib stream ends early", offset, "data", TruncatedFileError) from None
+        raise _err(src, f"{what}: zlib: {msg}", offset, "data") from None
 
 
 class BbiReader:
