@@ -22,6 +22,7 @@ users of those tools already have.
 from __future__ import annotations
 
 import math
+import os
 import struct
 
 import numpy as np
@@ -454,13 +455,13 @@ class BigWigFile(BbiReader):
         return out
 
 
-def _decode_many(track: BigWigFile, blocks: list[tuple[int, int]]):
+def _decode_many(track: BigWigFile, blocks: list[tuple[int, int]], parallel: bool = True):
     """Decoded blocks in order; blocks not in the cache are inflated on a thread pool (zlib drops the GIL)."""
     import os
 
     hits = {b: track._cache.get(("data", b[0])) for b in blocks}
     missing = [b for b in blocks if hits[b] is None]
-    if len(missing) > 8 and (os.cpu_count() or 1) > 1:
+    if parallel and len(missing) > 8 and (os.cpu_count() or 1) > 1:
         def work(b):
             buf = track._block(b[0], b[1])
             return decode_wig_block(buf, track.bbi_header.byteorder, path=track.path, offset=b[0])
@@ -556,7 +557,7 @@ class TrackSet:
             raise RegionError(f"unknown contig {sorted(unknown)[0]!r}", field="contig")
         return contigs, starts, int(length)
 
-    def _intervals(self, track: BigWigFile, contigs, starts, stops):
+    def _intervals(self, track: BigWigFile, contigs, starts, stops, parallel: bool = True):
         """(window, start, end, value) of every interval overlapping each window, for one track."""
         cids = np.array([track._chrom_ids.get(c, -1) for c in contigs.tolist()], dtype=np.int64)
         present = cids >= 0
@@ -566,7 +567,7 @@ class TrackSet:
             return empty
         qlo = keys(cids[win_all], starts[win_all])
         qhi = keys(cids[win_all], stops[win_all])
-        parts = _decode_many(track, blocks_for_windows(track.index, qlo, qhi))
+        parts = _decode_many(track, blocks_for_windows(track.index, qlo, qhi), parallel)
         if not parts:
             return empty
         c = np.concatenate([p[0] for p in parts]).astype(np.int64)
@@ -649,9 +650,18 @@ class TrackSet:
         if backend == "numpy":
             buf = np.empty((n_w, n_t, length), dtype=np.float32)
             stops = starts + length
-            for t, track in enumerate(self.tracks):
-                win, s, e, v = self._intervals(track, contigs, starts, stops)
+
+            def one_track(t):
+                track = self.tracks[t]
+                win, s, e, v = self._intervals(track, contigs, starts, stops, parallel=n_t == 1)
                 kern.dense_runs_numpy(win, s - starts[win], e - starts[win], v, buf[:, t, :], fill)
+
+            if n_t > 1 and (os.cpu_count() or 1) > 1:  # tracks side by side (inflating and numpy drop the GIL)
+                for _ in _decode_pool().map(one_track, range(n_t)):
+                    pass
+            else:
+                for t in range(n_t):
+                    one_track(t)
             out = buf.transpose(0, 2, 1)
         elif backend == "jax":
             from ...kernels._jax import bucket
