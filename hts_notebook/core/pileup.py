@@ -46,7 +46,8 @@ import numpy as np
 
 from .errors import RegionError
 from .kernels.coverage import DEFAULT_EXCLUDE_FLAGS, expand_cigar
-from .kernels.pileup import BASE_LABELS, pileup_counts, pileup_events
+from .kernels.pileup import (N_BASES, count_aligned_bases, pileup_counts, pileup_counts_numpy,
+                             pileup_events, tiled_reads)
 from .region import parse_region
 
 __all__ = ["pileup", "coverage", "count_coverage", "select_reads", "engine_reads", "DEFAULT_FLAG_FILTER",
@@ -346,7 +347,7 @@ def _as_readers(reader_or_readers):
 
 def pileup(reader_or_readers, region, *, min_base_quality: int = 13, min_mapping_quality: int = 0,
            flag_filter: int = DEFAULT_FLAG_FILTER, flag_require: int = 0, ignore_overlaps: bool = True,
-           ignore_orphans: bool = True, max_depth: int = 8000, stranded: bool = False, backend: str = "jax"):
+           ignore_orphans: bool = True, max_depth: int = 8000, stranded: bool = False, backend: str = "auto"):
     """Per-position base counts over a region, as htslib's pileup (see the module docstring).
 
     Parameters
@@ -372,7 +373,12 @@ def pileup(reader_or_readers, region, *, min_base_quality: int = 13, min_mapping
         htslib's per-position read cap, applied in read order [8000]; 0 = no cap.
     stranded : bool
         Also return ``position_base_count_forward`` / ``_reverse``.
-    backend : {"jax", "numpy"}
+    backend : {"auto", "numpy", "jax"}
+        How the counts are made (same answers): ``"numpy"`` counts aligned
+        bases straight from SEQ (:func:`~.kernels.pileup.count_aligned_bases`),
+        the fastest on a CPU; ``"jax"`` scatter-adds an event table with the
+        jitted kernel (:func:`~.kernels.pileup.pileup_counts_jax`), for an
+        accelerator; ``"auto"`` picks ``"jax"`` when JAX has a GPU/TPU.
 
     Returns
     -------
@@ -394,12 +400,8 @@ def pileup(reader_or_readers, region, *, min_base_quality: int = 13, min_mapping
         cand = select_reads(batch, rid, flag_filter=flag_filter, flag_require=flag_require,
                             min_mapping_quality=min_mapping_quality, ignore_orphans=ignore_orphans)
         kept, qual = engine_reads(batch, cand, max_depth=max_depth, ignore_overlaps=ignore_overlaps)
-        sub = batch.take(kept)
-        sub_qual = qual[_ragged_index(batch.seq_offsets, np.flatnonzero(kept))] if qual is not batch.qual else sub.qual
-        ev = pileup_events(sub.pos, sub.cigar, sub.cigar_offsets, sub.seq, sub.seq_offsets, sub_qual,
-                           reverse=(sub.flag & _FREVERSE) != 0)
-        per_sample.append(pileup_counts(ev, start, length, min_base_quality=min_base_quality, stranded=stranded,
-                                        backend=backend))
+        per_sample.append(_count_reads(batch, qual, start, length, use=kept, min_base_quality=min_base_quality,
+                                       stranded=stranded, backend=backend))
     filters = dict(min_base_quality=int(min_base_quality), min_mapping_quality=int(min_mapping_quality),
                    flag_filter=int(flag_filter), flag_require=int(flag_require),
                    ignore_overlaps=int(bool(ignore_overlaps)), ignore_orphans=int(bool(ignore_orphans)),
@@ -407,6 +409,74 @@ def pileup(reader_or_readers, region, *, min_base_quality: int = 13, min_mapping
     return pileup_dataset(per_sample if multi else per_sample[0], contig, start,
                           sample_ids=[rd.path for rd in readers] if multi else None,
                           source=[rd.path for rd in readers] if multi else readers[0].path, filters=filters)
+
+
+def _count_reads(batch, qual, start: int, length: int, *, use=None, min_base_quality: int, stranded: bool = False,
+                 backend: str = "auto", insertions: bool = True, deletions: bool = True,
+                 shift_padding: bool = False) -> np.ndarray:
+    """``(length, [2,] 7)`` int32 counts of the events of the reads ``use`` of ``batch`` (qualities ``qual``).
+
+    ``qual`` is aligned with ``batch.seq``.  ``shift_padding``: pysam
+    ``count_coverage``'s reading of ``P`` ops (they move the read offset).
+    """
+    from .kernels._jax import accelerator_available
+
+    if backend == "auto":
+        backend = "jax" if accelerator_available() else "numpy"
+    if backend not in ("numpy", "jax"):
+        raise ValueError(f"unknown backend {backend!r} (auto, numpy, jax)")
+    n = len(batch)
+    use = np.ones(n, dtype=bool) if use is None else np.asarray(use, dtype=bool)
+    reverse = (batch.flag & _FREVERSE) != 0
+    pos = batch.pos
+    ops = expand_cigar(pos, batch.cigar, batch.cigar_offsets)
+    args = (pos, batch.cigar, batch.cigar_offsets, batch.seq, batch.seq_offsets, qual)
+    fast = np.zeros(n, dtype=bool)
+    if backend == "numpy" and n and not np.any(pos[1:] < pos[:-1]):
+        fast = tiled_reads(ops, batch.seq_offsets) & use
+    if not fast.any():  # every read through the event table (the JAX kernel, or unsorted input)
+        ev = pileup_events(*args, reverse=reverse, deletions=deletions, insertions=insertions,
+                           ops=_ops_of(ops, use, n, shift_padding))
+        return pileup_counts(ev, start, length, min_base_quality=min_base_quality, stranded=stranded,
+                             backend=backend)
+    ns = 2 if stranded else 1
+    counts = count_aligned_bases(ops, pos, batch.seq_offsets, batch.seq, qual, start, length, use=fast,
+                                 min_base_quality=min_base_quality, reverse=reverse,
+                                 stranded=stranded).reshape(length, ns, N_BASES)
+    parts = []
+    if deletions or insertions:
+        parts.append(pileup_events(*args, reverse=reverse, bases=False, deletions=deletions, insertions=insertions,
+                                   ops=_ops_of(ops, fast, n, False)))
+    rest = use & ~fast  # padding, SEQ '*', CIGAR/SEQ length mismatch: their events
+    if rest.any():
+        parts.append(pileup_events(*args, reverse=reverse, deletions=deletions, insertions=insertions,
+                                   ops=_ops_of(ops, rest, n, shift_padding)))
+    for ev in parts:
+        if len(ev["ref_pos"]):
+            pileup_counts_numpy(ev["ref_pos"], ev["base"], ev["qual"], ev["strand"], start, length,
+                                min_base_quality=min_base_quality, stranded=stranded, out=counts)
+    return counts if stranded else counts.reshape(length, N_BASES)
+
+
+def _ops_of(ops: dict, reads: np.ndarray, n: int, shift_padding: bool) -> dict:
+    """The CIGAR ops of the reads ``reads`` (bool, per read), read indices unchanged."""
+    if not reads.all():
+        keep = reads[ops["read"]]
+        ops = {k: v[keep] for k, v in ops.items()}
+    return _shift_padding(ops, n) if shift_padding else ops
+
+
+def _shift_padding(ops: dict, n: int) -> dict:
+    """pysam's ``get_aligned_pairs`` reading of CIGAR ``P``: the read offset moves over padding too."""
+    pad = np.where(ops["op"] == 6, ops["length"], 0)
+    if not pad.any():
+        return ops
+    csum = np.cumsum(pad) - pad
+    counts = np.bincount(ops["read"], minlength=n)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    ops = dict(ops)
+    ops["query_start"] = ops["query_start"] + csum - np.repeat(csum[first[counts > 0]], counts[counts > 0])
+    return ops
 
 
 def _ragged_index(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -463,7 +533,7 @@ def coverage(reader, region, bins=None, *, count_deletions: bool = False, min_ma
 
 
 def count_coverage(reader, contig, start=None, stop=None, quality_threshold: int = 15, read_callback="all",
-                   *, backend: str = "jax"):
+                   *, backend: str = "auto"):
     """Per-base A, C, G, T counts as pysam's ``AlignmentFile.count_coverage``.
 
     pysam's semantics, kept on purpose:
@@ -491,10 +561,14 @@ def count_coverage(reader, contig, start=None, stop=None, quality_threshold: int
     start, stop : int, optional
         0-based half-open; default the whole contig (stop clipped to its length).
 
+    backend : {"auto", "numpy", "jax"}
+        As in :func:`pileup`.
+
     Returns
     -------
-    tuple of four (stop - start,) int64 arrays
-        Counts of A, C, G and T.
+    tuple of four (stop - start,) int32 arrays
+        Counts of A, C, G and T (column views of one ``(stop - start, 7)``
+        pileup count table).
 
     Raises
     ------
@@ -521,23 +595,15 @@ def count_coverage(reader, contig, start=None, stop=None, quality_threshold: int
     else:
         raise ValueError(f"unknown read_callback {read_callback!r} ('all', 'nofilter' or a callable)")
     keep &= np.diff(batch.seq_offsets) > 0
-    sub = batch.take(keep)
     thr = int(quality_threshold or 0)
-    qual = sub.qual
-    if thr > 0 and len(sub):
+    qual = batch.qual
+    if thr > 0 and keep.any():
         # pysam: reads whose QUAL is '*' have no qualities -> nothing passes
-        first = sub.qual[sub.seq_offsets[:-1]]
-        missing = np.repeat(first == 0xFF, np.diff(sub.seq_offsets))
-        qual = np.where(missing, 0, sub.qual).astype(np.uint8)
-    ops = expand_cigar(sub.pos, sub.cigar, sub.cigar_offsets)
+        missing = np.flatnonzero(keep & (qual[np.minimum(batch.seq_offsets[:-1], max(len(qual) - 1, 0))] == 0xFF))
+        if len(missing):
+            qual = qual.copy()
+            qual[_ragged_index(batch.seq_offsets, missing)] = 0
     # pysam's get_aligned_pairs advances the query over P (padding) ops too
-    pad = np.where(ops["op"] == 6, ops["length"], 0)
-    if pad.any():
-        csum = np.cumsum(pad) - pad
-        counts = np.bincount(ops["read"], minlength=len(sub))
-        first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        ops["query_start"] = ops["query_start"] + csum - np.repeat(csum[first[counts > 0]], counts[counts > 0])
-    ev = pileup_events(sub.pos, sub.cigar, sub.cigar_offsets, sub.seq, sub.seq_offsets, qual,
-                       deletions=False, insertions=False, ops=ops)
-    counts = pileup_counts(ev, s, e - s, min_base_quality=thr, backend=backend)
-    return tuple(counts[:, k].astype(np.int64) for k in range(4))
+    counts = _count_reads(batch, qual, s, e - s, use=keep, min_base_quality=thr, backend=backend, deletions=False,
+                          insertions=False, shift_padding=True)
+    return tuple(counts[:, k] for k in range(4))

@@ -36,6 +36,8 @@ from .coverage import TRACE_COUNTS, expand_cigar
 
 __all__ = [
     "BASE_LABELS",
+    "tiled_reads",
+    "count_aligned_bases",
     "N_BASES",
     "base_category",
     "pileup_events",
@@ -75,7 +77,7 @@ def _per_base(ops: dict, sel: np.ndarray):
     return rows, within
 
 
-def pileup_events(pos, cigar, cigar_offsets, seq, seq_offsets, qual, *, reverse=None,
+def pileup_events(pos, cigar, cigar_offsets, seq, seq_offsets, qual, *, reverse=None, bases: bool = True,
                   deletions: bool = True, insertions: bool = True, ops: dict | None = None) -> dict:
     """Expand alignments into pileup events, vectorised over all reads.
 
@@ -93,8 +95,8 @@ def pileup_events(pos, cigar, cigar_offsets, seq, seq_offsets, qual, *, reverse=
         e.g. after overlap handling).
     reverse : (n,) bool, optional
         Strand of each read (FLAG 0x10); all forward when omitted.
-    deletions, insertions : bool
-        Emit ``del`` / ``ins`` events.
+    bases, deletions, insertions : bool
+        Emit aligned-base / ``del`` / ``ins`` events.
     ops : dict, optional
         A precomputed :func:`.coverage.expand_cigar` result for these reads.
 
@@ -118,7 +120,8 @@ def pileup_events(pos, cigar, cigar_offsets, seq, seq_offsets, qual, *, reverse=
 
     op = ops["op"]
     length = ops["length"]
-    parts = []
+    parts = [(np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0, np.int16), np.zeros(0, np.int64),
+              np.zeros(0, np.int64), 0)]
 
     def lookup(read, qpos):
         ok = qpos < qlen[read]
@@ -131,12 +134,12 @@ def pileup_events(pos, cigar, cigar_offsets, seq, seq_offsets, qual, *, reverse=
             q = np.zeros(len(read), dtype=np.int16)
         return b, q
 
-    # aligned bases
-    rows, within = _per_base(ops, _MATCH[op] & (length > 0))
-    read = ops["read"][rows]
-    qpos = ops["query_start"][rows] + within
-    b, q = lookup(read, qpos)
-    parts.append((ops["ref_start"][rows] + within, b, q, read, qpos, 0))
+    if bases:
+        rows, within = _per_base(ops, _MATCH[op] & (length > 0))
+        read = ops["read"][rows]
+        qpos = ops["query_start"][rows] + within
+        b, q = lookup(read, qpos)
+        parts.append((ops["ref_start"][rows] + within, b, q, read, qpos, 0))
     if deletions:
         rows, within = _per_base(ops, (op == 2) & (length > 0))
         read = ops["read"][rows]
@@ -175,6 +178,197 @@ def pileup_events(pos, cigar, cigar_offsets, seq, seq_offsets, qual, *, reverse=
     return out
 
 
+_QUERY_OP = np.zeros(16, dtype=bool)
+_QUERY_OP[[0, 1, 4, 7, 8]] = True  # M I S = X
+_CAT = np.append(_CODE_TO_CAT.astype(np.uint8), np.full(240, 4, np.uint8)).tobytes()  # byte -> 0..4 (A C G T N)
+
+
+def tiled_reads(ops: dict, seq_offsets) -> np.ndarray:
+    """Reads whose query-consuming CIGAR ops (``M I S = X``) cover exactly their SEQ, with no ``P`` op.
+
+    Parameters
+    ----------
+    ops : dict
+        :func:`.coverage.expand_cigar` result.
+    seq_offsets : (n + 1,) int
+        Ragged SEQ offsets of the reads.
+
+    Returns
+    -------
+    (n,) bool
+        The reads :func:`count_aligned_bases` can count (SEQ ``*`` reads with
+        aligned ops, malformed CIGARs and padded alignments are not).
+    """
+    qlen = np.diff(np.asarray(seq_offsets, dtype=np.int64))
+    n = len(qlen)
+    op = ops["op"]
+    qsum = np.bincount(ops["read"], weights=np.where(_QUERY_OP[op], ops["length"], 0), minlength=n)
+    padded = np.bincount(ops["read"], weights=(op == 6), minlength=n) > 0
+    return (qsum == qlen) & ~padded & (qlen > 0)
+
+
+def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: int, length: int, *,
+                        use=None, min_base_quality: int = 0, reverse=None, stranded: bool = False,
+                        chunk_bases: int = 1 << 18) -> np.ndarray:
+    """Counts of aligned (``M = X``) bases per position in categories A, C, G, T, N, one pass over SEQ.
+
+    Equal to :func:`pileup_counts_numpy` of the aligned-base events of
+    :func:`pileup_events` for the reads that are used and that
+    :func:`tiled_reads` accepts (the others count nothing here), but built
+    without an event table: every SEQ base gets its reference offset from the
+    CIGAR op that holds it (``numpy.repeat`` of one offset per op plus the
+    base's index); inserted and clipped bases, bases of reads not counted and
+    bases below ``min_base_quality`` fall into a discarded category; one
+    ``numpy.bincount`` per chunk of about ``chunk_bases`` bases counts them.
+
+    Parameters
+    ----------
+    ops : dict
+        :func:`.coverage.expand_cigar` of the reads.
+    pos : (n,) int
+        0-based leftmost positions, ascending (file order of a sorted BAM).
+    seq_offsets : (n + 1,) int
+    seq, qual : (m,) uint8
+        Flat 4-bit base codes and qualities.
+    region_start, length : int
+        0-based window.
+    use : (n,) bool, optional
+        Reads to count (default all).
+    min_base_quality : int
+    reverse : (n,) bool, optional
+        Strand per read (for ``stranded``).
+    stranded : bool
+    chunk_bases : int
+
+    Returns
+    -------
+    (length, 7) int32, or (length, 2, 7) when ``stranded``
+        Columns :data:`BASE_LABELS`; ``del`` and ``ins`` are left 0.
+
+    Raises
+    ------
+    ValueError
+        Positions are not sorted.
+    """
+    length = _check(length)
+    pos = np.asarray(pos, dtype=np.int64)
+    so = np.asarray(seq_offsets, dtype=np.int64)
+    n = len(pos)
+    ns = 2 if stranded else 1
+    K = N_BASES  # the layout of the result; bases not counted go to the last slot, cleared at the end
+    out = np.zeros((length, ns, K), dtype=np.int32)
+    shape = (length, 2, K) if stranded else (length, K)
+    if n and np.any(pos[1:] < pos[:-1]):
+        raise ValueError("reads must be sorted by position")
+    good = tiled_reads(ops, so) if n else np.zeros(0, bool)
+    if use is not None:
+        good &= np.asarray(use, dtype=bool)
+    if not n or int(so[-1]) == int(so[0]):
+        return out.reshape(shape)
+    pieces = _pieces(ops, pos, so, good)
+    p_read, p_len, p_flat, p_ref, p_discard = pieces
+    strand = np.zeros(n, np.int64) if reverse is None or not stranded else np.asarray(reverse, dtype=np.int64)
+    p_shift = strand[p_read] * K  # strand slot, folded into each piece's offset
+    step = ns * K
+    ark = _scaled_arange(step)
+    seq = np.asarray(seq, dtype=np.uint8)
+    qual = np.asarray(qual, dtype=np.uint8)
+    thr = int(min_base_quality)
+    cuts = np.searchsorted(so, np.arange(int(so[0]), int(so[-1]), chunk_bases), "right") - 1
+    cuts = np.unique(np.concatenate([[0], cuts[cuts >= 0], [n]]))
+    piece_cut = np.searchsorted(p_read, cuts)
+    for k in range(len(cuts) - 1):
+        r0, r1 = int(cuts[k]), int(cuts[k + 1])
+        q0, q1 = int(piece_cut[k]), int(piece_cut[k + 1])
+        if r1 <= r0 or q1 <= q0:
+            continue
+        a, z = int(so[r0]), int(so[r1])
+        lo = int(pos[r0])
+        # row of each base = reference position - lo (0 for bases not counted): the piece's first row plus the
+        # base's index in the piece; slot = row * step + strand * K + category (A C G T N = 0..4)
+        row0 = np.where(p_discard[q0:q1], 0, p_ref[q0:q1] - lo) - (p_flat[q0:q1] - a)
+        j = np.repeat(row0 * step + p_shift[q0:q1], p_len[q0:q1])
+        j += ark(z - a)
+        code = np.frombuffer(bytearray(seq[a:z]).translate(_CAT), dtype=np.uint8)  # a writable copy
+        if thr > 0:
+            np.putmask(code, qual[a:z] < thr, K - 1)
+        if p_discard[q0:q1].any():
+            np.putmask(code, np.repeat(p_discard[q0:q1], p_len[q0:q1]), K - 1)
+        j += code
+        cnt = np.bincount(j)
+        rows = -(-len(cnt) // step)
+        first = max(region_start - lo, 0)  # rows of this chunk before the window
+        last = min(region_start + length - lo, rows)
+        if last <= first:
+            continue
+        if len(cnt) < rows * step:
+            cnt = np.concatenate([cnt, np.zeros(rows * step - len(cnt), cnt.dtype)])
+        dst = out[lo + first - region_start: lo + last - region_start]
+        dst += cnt.reshape(rows, ns, K)[first:last].astype(np.int32)
+    out[..., K - 1] = 0
+    return out.reshape(shape)
+
+
+def _pieces(ops: dict, pos, so, good):
+    """The SEQ of every read cut into pieces, in SEQ order: the query ops of ``good`` reads, one piece for others.
+
+    Returns ``(read, length, flat start, reference start, discard)`` per piece.
+    """
+    op = ops["op"]
+    sel = _QUERY_OP[op] & good[ops["read"]]
+    n = len(pos)
+    if good.all():
+        idx = np.flatnonzero(sel)
+        read, ln = ops["read"][idx], ops["length"][idx]
+        flat = so[read] + ops["query_start"][idx]
+        discard = ~_MATCH[op[idx]]
+        return read, ln, flat, np.where(discard, pos[read], ops["ref_start"][idx]), discard
+    per_read = np.bincount(ops["read"], weights=sel, minlength=n).astype(np.int64)
+    per_read[~good] = 1
+    start = np.cumsum(per_read) - per_read
+    total = int(per_read.sum())
+    read = np.empty(total, np.int64)
+    ln = np.empty(total, np.int64)
+    flat = np.empty(total, np.int64)
+    ref = np.empty(total, np.int64)
+    discard = np.ones(total, dtype=bool)
+    idx = np.flatnonzero(sel)
+    r = ops["read"][idx]
+    rank = _rank_within(r)
+    at = start[r] + rank
+    read[at], ln[at] = r, ops["length"][idx]
+    flat[at] = so[r] + ops["query_start"][idx]
+    discard[at] = ~_MATCH[op[idx]]
+    ref[at] = np.where(discard[at], pos[r], ops["ref_start"][idx])
+    other = np.flatnonzero(~good)
+    at = start[other]
+    read[at], ln[at], flat[at], ref[at] = other, so[other + 1] - so[other], so[other], pos[other]
+    return read, ln, flat, ref, discard
+
+
+def _rank_within(groups: np.ndarray) -> np.ndarray:
+    """Index of each element within its run of equal values (``groups`` sorted)."""
+    if not len(groups):
+        return np.zeros(0, np.int64)
+    new = np.r_[True, groups[1:] != groups[:-1]]
+    first = np.flatnonzero(new)
+    return np.arange(len(groups)) - np.repeat(first, np.diff(np.r_[first, len(groups)]))
+
+
+def _scaled_arange(step: int):
+    """``n -> arange(n) * step`` (int64) from a cached array."""
+    def get(n: int) -> np.ndarray:
+        cached = _ARANGES.get(step)
+        if cached is None or len(cached) < n:
+            cached = _ARANGES[step] = np.arange(max(n, 1 << 20), dtype=np.int64) * step
+        return cached[:n]
+
+    return get
+
+
+_ARANGES: dict = {}
+
+
 def _check(length: int) -> int:
     length = int(length)
     if length < 0:
@@ -183,7 +377,7 @@ def _check(length: int) -> int:
 
 
 def pileup_counts_numpy(ref_pos, base, qual, strand, region_start: int, length: int, *,
-                        min_base_quality: int = 0, stranded: bool = False) -> np.ndarray:
+                        min_base_quality: int = 0, stranded: bool = False, out: np.ndarray | None = None) -> np.ndarray:
     """Count events per position and base category (numpy reference).
 
     Parameters
@@ -201,20 +395,22 @@ def pileup_counts_numpy(ref_pos, base, qual, strand, region_start: int, length: 
     min_base_quality : int
     stranded : bool
         Separate the two strands.
+    out : ndarray, optional
+        A C-contiguous int32 array of the result's shape to add the counts into.
 
     Returns
     -------
-    (length, 7) int32, or (length, 2, 7) when ``stranded``
+    (length, 7) int32, or (length, 2, 7) when ``stranded`` (``out`` when given)
     """
     length = _check(length)
     rel = np.asarray(ref_pos, dtype=np.int64) - int(region_start)
     keep = (rel >= 0) & (rel < length) & (np.asarray(qual) >= int(min_base_quality))
     ns = 2 if stranded else 1
-    flat = np.zeros(length * ns * N_BASES, dtype=np.int32)
+    flat = np.zeros(length * ns * N_BASES, dtype=np.int32) if out is None else out.reshape(-1)
     s = np.asarray(strand, dtype=np.int64) if stranded else 0
     idx = (rel * ns + s) * N_BASES + np.asarray(base, dtype=np.int64)
     np.add.at(flat, idx[keep], 1)
-    return flat.reshape((length, 2, N_BASES) if stranded else (length, N_BASES))
+    return out if out is not None else flat.reshape((length, 2, N_BASES) if stranded else (length, N_BASES))
 
 
 _JITTED: dict = {}
