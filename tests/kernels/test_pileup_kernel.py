@@ -80,3 +80,61 @@ def test_pileup_counts_jax__no_recompilation_within_a_bucket():
                                    length, min_base_quality=int(rng.integers(0, 30)))
         assert out.shape == (length, 7)
     assert cov.TRACE_COUNTS["pileup"] == before
+
+
+_OPS = "MIDNS=X"
+
+
+@st.composite
+def _random_reads(draw):
+    """Sorted reads with random CIGARs (some not matching their SEQ, some padded, some SEQ '*')."""
+    rows = []
+    pos = 0
+    for _ in range(draw(st.integers(1, 25))):
+        pos += draw(st.integers(0, 30))
+        ops = draw(st.lists(st.tuples(st.sampled_from(_OPS), st.integers(1, 12)), min_size=1, max_size=5))
+        kind = draw(st.sampled_from(["tiled", "tiled", "tiled", "star", "short", "padded"]))
+        if kind == "padded":
+            ops.insert(1, ("P", 2))
+        cigar = "".join(f"{n}{o}" for o, n in ops)
+        qlen = sum(n for o, n in ops if o in "MIS=X")
+        if kind == "star":
+            qlen = 0
+        elif kind == "short" and qlen > 1:
+            qlen -= 1
+        seq = "".join(draw(st.lists(st.sampled_from("ACGTNRY"), min_size=qlen, max_size=qlen)))
+        quals = draw(st.lists(st.integers(0, 45), min_size=qlen, max_size=qlen))
+        rows.append((pos, cigar, seq, quals))
+    return rows
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows=_random_reads(), data=st.data())
+def test_count_aligned_bases__equals_event_counts_of_tiled_reads(rows, data):
+    pos, cig, coff, seq, soff, qual = _reads(rows)
+    n = len(pos)
+    ops = cov.expand_cigar(pos, cig, coff)
+    use = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    reverse = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    start = data.draw(st.integers(0, 200))
+    length = data.draw(st.integers(0, 400))
+    mbq = data.draw(st.integers(0, 30))
+    stranded = data.draw(st.booleans())
+    chunk = data.draw(st.sampled_from([1, 7, 64, 1 << 18]))
+    got = pk.count_aligned_bases(ops, pos, soff, seq, qual, start, length, use=use, min_base_quality=mbq,
+                                 reverse=reverse, stranded=stranded, chunk_bases=chunk)
+    counted = use & pk.tiled_reads(ops, soff)
+    keep = counted[ops["read"]]
+    ev = pk.pileup_events(pos, cig, coff, seq, soff, qual, reverse=reverse, deletions=False, insertions=False,
+                          ops={k: v[keep] for k, v in ops.items()})
+    want = pk.pileup_counts_numpy(ev["ref_pos"], ev["base"], ev["qual"], ev["strand"], start, length,
+                                  min_base_quality=mbq, stranded=stranded)
+    assert got.shape == want.shape and got.dtype == np.int32
+    np.testing.assert_array_equal(got, want)
+
+
+def test_tiled_reads__cigar_must_cover_seq_without_padding():
+    pos, cig, coff, seq, soff, qual = _reads([(0, "2S3M", "ACGTA", [30] * 5), (1, "3M", "", []),
+                                              (2, "4M", "ACG", [30] * 3), (3, "1M1P2M", "ACG", [30] * 3)])
+    ops = cov.expand_cigar(pos, cig, coff)
+    assert pk.tiled_reads(ops, soff).tolist() == [True, False, False, False]

@@ -5,6 +5,7 @@ Everything here uses 0-based half-open coordinates.
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 
 from ..errors import FormatError, MissingIndexError, TruncatedFileError
 from .bai import parse_bai, read_bai, write_bai
@@ -87,8 +88,16 @@ def find_index(data_path, kind: str = "bai") -> str | None:
     return None
 
 
+_INDEX_CACHE: "OrderedDict" = OrderedDict()
+
+
 def load_index(path) -> BinningIndex:
     """Read a BAI or CSI file, telling them apart by their first bytes.
+
+    Parsed indexes are kept in a small process-wide cache keyed by the file's
+    identity (path, inode, size, modification and change times), so opening
+    the same BAM again -- as notebooks do -- does not parse its index again;
+    a rewritten index file is read afresh.  Treat the result as read-only.
 
     Parameters
     ----------
@@ -108,14 +117,30 @@ def load_index(path) -> BinningIndex:
         From the readers.
     """
     p = os.fspath(path)
-    if not os.path.isfile(p):
-        raise MissingIndexError(f"index file not found", path=p, field="path")
+    try:
+        st = os.stat(p)
+    except OSError:
+        st = None
+    if st is None or not os.path.isfile(p):
+        raise MissingIndexError("index file not found", path=p, field="path")
+    key = (os.path.realpath(p), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    hit = _INDEX_CACHE.get(key)
+    if hit is not None:
+        _INDEX_CACHE.move_to_end(key)
+        return hit
     with open(p, "rb") as fh:
         head = fh.read(4)
     if head == b"BAI\x01":
-        return read_bai(p)
-    if head[:2] == b"\x1f\x8b":
-        return read_csi(p)
+        index = read_bai(p)
+    elif head[:2] == b"\x1f\x8b":
+        index = read_csi(p)
+    else:
+        index = None
+    if index is not None:
+        _INDEX_CACHE[key] = index
+        while len(_INDEX_CACHE) > 16:
+            _INDEX_CACHE.popitem(last=False)
+        return index
     if len(head) < 4:
         raise TruncatedFileError(f"index has only {len(head)} bytes", path=p, offset=0, field="magic")
     raise FormatError(f"not a BAI or CSI index (magic {head!r})", path=p, offset=0, field="magic")

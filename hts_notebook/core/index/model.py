@@ -378,14 +378,18 @@ def parse_body(buf, pos: int, n_ref: int, *, fmt: str, min_shift: int, depth: in
     bin_head = _BIN_CSI if csi else _BIN_BAI
     refs = []
     mv = memoryview(buf)
+    u8 = np.frombuffer(buf, dtype=np.uint8)
+    size = len(buf)
     for r in range(n_ref):
         _need(buf, pos, 4, path, "n_bin")
         (n_bin,) = _I32.unpack_from(buf, pos)
         _count(buf, pos + 4, n_bin, bin_head.size, path, "n_bin")
         pos += 4
         ref = ReferenceIndex(order=[])
+        heads = []  # (bin, loffset, n_chunk, offset of the bin, offset of its chunks)
         for _ in range(n_bin):
-            _need(buf, pos, bin_head.size, path, "bin")
+            if pos + bin_head.size > size:
+                _need(buf, pos, bin_head.size, path, "bin")
             if csi:
                 b, loff, n_chunk = bin_head.unpack_from(buf, pos)
             else:
@@ -393,11 +397,30 @@ def parse_body(buf, pos: int, n_ref: int, *, fmt: str, min_shift: int, depth: in
                 loff = 0
             at = pos
             pos += bin_head.size
-            _count(buf, pos, n_chunk, 16, path, "n_chunk")
+            if n_chunk < 0 or pos + 16 * n_chunk > size:
+                _count(buf, pos, n_chunk, 16, path, "n_chunk")
+            heads.append((b, loff, n_chunk, at, pos))
+            pos += 16 * n_chunk
+        # every chunk of the reference in one gather, then a view per bin
+        counts = np.array([h[2] for h in heads], dtype=np.int64)
+        total = int(counts.sum()) if len(heads) else 0
+        if total:
+            starts = np.array([h[4] for h in heads], dtype=np.int64)
+            nbytes = counts * 16
+            idx = np.repeat(starts - (np.cumsum(nbytes) - nbytes), nbytes) + np.arange(total * 16, dtype=np.int64)
+            chunks_all = u8[idx].view("<u8").reshape(total, 2).astype(np.uint64)
+            owner = np.repeat(np.arange(len(heads)), counts)
+            bins_arr = np.array([h[0] for h in heads], dtype=np.int64)
+            inverted = np.flatnonzero((chunks_all[:, 0] > chunks_all[:, 1]) & (bins_arr[owner] != meta_bin))
+            bad_bin = int(owner[inverted[0]]) if len(inverted) else -1  # first bin with a chunk ending before it starts
+        else:
+            chunks_all = np.zeros((0, 2), dtype=np.uint64)
+            bad_bin = -1
+        k = 0
+        for i, (b, loff, n_chunk, at, _cp) in enumerate(heads):
             if b in ref.bins or (b == meta_bin and ref.meta is not None):
                 raise FormatError(f"reference {r}: bin {b} appears twice", path=path, offset=at, field="bin")
-            chunks = np.frombuffer(mv[pos: pos + 16 * n_chunk], dtype="<u8").reshape(n_chunk, 2).astype(np.uint64)
-            pos += 16 * n_chunk
+            chunks = chunks_all[k:k + n_chunk]
             if b == meta_bin:
                 if n_chunk != 2:
                     raise FormatError(
@@ -409,7 +432,7 @@ def parse_body(buf, pos: int, n_ref: int, *, fmt: str, min_shift: int, depth: in
                     f"reference {r}: bin {b} is beyond bin_limit {nbins}", path=path, offset=at, field="bin"
                 )
             else:
-                if n_chunk and bool(np.any(chunks[:, 0] > chunks[:, 1])):
+                if i == bad_bin:
                     raise FormatError(
                         f"reference {r}: bin {b} has a chunk ending before it starts", path=path, offset=at, field="chunk_end"
                     )
@@ -417,6 +440,7 @@ def parse_body(buf, pos: int, n_ref: int, *, fmt: str, min_shift: int, depth: in
                 if csi:
                     ref.loffsets[b] = int(loff)
             ref.order.append(b)
+            k += n_chunk
         if not csi:
             _need(buf, pos, 4, path, "n_intv")
             (n_intv,) = _I32.unpack_from(buf, pos)

@@ -209,7 +209,7 @@ def tiled_reads(ops: dict, seq_offsets) -> np.ndarray:
 
 def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: int, length: int, *,
                         use=None, min_base_quality: int = 0, reverse=None, stranded: bool = False,
-                        chunk_bases: int = 1 << 18) -> np.ndarray:
+                        chunk_bases: int = 1 << 16) -> np.ndarray:
     """Counts of aligned (``M = X``) bases per position in categories A, C, G, T, N, one pass over SEQ.
 
     Equal to :func:`pileup_counts_numpy` of the aligned-base events of
@@ -269,6 +269,7 @@ def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: in
     p_read, p_len, p_flat, p_ref, p_discard = pieces
     strand = np.zeros(n, np.int64) if reverse is None or not stranded else np.asarray(reverse, dtype=np.int64)
     p_shift = strand[p_read] * K  # strand slot, folded into each piece's offset
+    p_rows = np.empty(len(p_read), dtype=np.int64)  # last row each piece reaches in its chunk
     step = ns * K
     ark = _scaled_arange(step)
     seq = np.asarray(seq, dtype=np.uint8)
@@ -286,7 +287,9 @@ def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: in
         lo = int(pos[r0])
         # row of each base = reference position - lo (0 for bases not counted): the piece's first row plus the
         # base's index in the piece; slot = row * step + strand * K + category (A C G T N = 0..4)
-        row0 = np.where(p_discard[q0:q1], 0, p_ref[q0:q1] - lo) - (p_flat[q0:q1] - a)
+        first_row = np.where(p_discard[q0:q1], 0, p_ref[q0:q1] - lo)
+        p_rows[q0:q1] = first_row + p_len[q0:q1] - 1
+        row0 = first_row - (p_flat[q0:q1] - a)
         j = np.repeat(row0 * step + p_shift[q0:q1], p_len[q0:q1])
         j += ark(z - a)
         code = np.frombuffer(bytearray(seq[a:z]).translate(_CAT), dtype=np.uint8)  # a writable copy
@@ -295,16 +298,14 @@ def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: in
         if p_discard[q0:q1].any():
             np.putmask(code, np.repeat(p_discard[q0:q1], p_len[q0:q1]), K - 1)
         j += code
-        cnt = np.bincount(j)
-        rows = -(-len(cnt) // step)
+        rows = int(p_rows[q0:q1].max()) + 1  # rows this chunk reaches, from its pieces
         first = max(region_start - lo, 0)  # rows of this chunk before the window
         last = min(region_start + length - lo, rows)
         if last <= first:
             continue
-        if len(cnt) < rows * step:
-            cnt = np.concatenate([cnt, np.zeros(rows * step - len(cnt), cnt.dtype)])
+        cnt = np.bincount(j, minlength=rows * step).reshape(rows, ns, K)
         dst = out[lo + first - region_start: lo + last - region_start]
-        dst += cnt.reshape(rows, ns, K)[first:last].astype(np.int32)
+        np.add(dst, cnt[first:last], out=dst, casting="unsafe")
     out[..., K - 1] = 0
     return out.reshape(shape)
 

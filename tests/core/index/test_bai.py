@@ -306,3 +306,20 @@ def test_load_index__sniffs_bai_and_csi():
 def test_load_index__missing_file(tmp_path):
     with pytest.raises(MissingIndexError):
         load_index(tmp_path / "nope.bai")
+
+
+def test_load_index__cached_until_the_file_changes(tmp_path):
+    from hts_notebook.core.index import load_index
+    from tests.conftest import corpus_files
+
+    bais = corpus_files("bam", (".bai",))
+    if not bais:
+        pytest.skip("no corpus BAI")
+    p = tmp_path / "x.bam.bai"
+    shutil.copy(bais[0], p)
+    a = load_index(p)
+    assert load_index(p) is a  # same file: parsed once
+    data = p.read_bytes()
+    p.write_bytes(data)  # rewritten: new modification time
+    os.utime(p, ns=(1, 1))
+    assert load_index(p) is not a

@@ -4,7 +4,7 @@ A BAM record begins with its ``block_size`` (SAMv1 §4.2), so record starts form
 a chain: each start is the previous one plus ``4 + block_size``.  Following
 that chain one record at a time in Python costs ~0.2 µs a record, more than
 decoding the record's fields with numpy.  Here the buffer is cut into
-segments of about 64 KiB; inside each segment (past the first) the first
+segments of 8-64 KiB (about 128 of them, or more for large buffers); inside each segment (past the first) the first
 position that looks like a record start is found with vectorised plausibility
 checks (sizes that fit ``block_size``, a NUL-terminated printable read name,
 reference ids in range, and a plausible record right after it).  All segment
@@ -24,12 +24,13 @@ import numpy as np
 __all__ = ["find_record_starts", "sequential_record_starts"]
 
 _I32 = struct.Struct("<i")
-#: bytes per lockstep segment
+#: largest and smallest bytes per lockstep segment
 SEGMENT = 1 << 16
+MIN_SEGMENT = 1 << 13
 #: bytes searched for a plausible record start at the head of each segment
 WINDOW = 512
 #: below this size the sequential walk is cheaper than the setup
-MIN_PARALLEL = 1 << 20
+MIN_PARALLEL = 1 << 18
 
 
 def sequential_record_starts(data, start: int, stop: int, limit: int | None = None) -> tuple[list, int]:
@@ -126,22 +127,25 @@ def find_record_starts(data, start: int, stop: int | None = None, *, n_ref: int 
         return np.array(s, dtype=np.int64), c
     u8 = np.frombuffer(data, dtype=np.uint8)
     i32 = _i32_view(data)
-    n_seg = size // SEGMENT
+    # about 128 segments at least (a lockstep step costs the same for 20 chains as for 200), 8-64 KiB each
+    seg_size = int(min(SEGMENT, max(MIN_SEGMENT, size // 128)))
+    n_seg = size // seg_size
     # the head window of every segment past the first, as one strided 2-D view
-    # (row k = the WINDOW positions from ``start + (k + 1) * SEGMENT``; no gather)
+    # (row k = the WINDOW positions from ``start + (k + 1) * seg_size``; no gather)
     rows = n_seg - 1
-    while rows > 0 and start + rows * SEGMENT + WINDOW + 36 > stop:
+    while rows > 0 and start + rows * seg_size + WINDOW + 36 > stop:
         rows -= 1
-    first = start + SEGMENT
-    win_bs = np.lib.stride_tricks.as_strided(i32[first:], shape=(rows, WINDOW), strides=(SEGMENT, 1), writeable=False)
-    win_nl = np.lib.stride_tricks.as_strided(u8[first + 12:], shape=(rows, WINDOW), strides=(SEGMENT, 1),
+    first = start + seg_size
+    win_bs = np.lib.stride_tricks.as_strided(i32[first:], shape=(rows, WINDOW), strides=(seg_size, 1),
+                                             writeable=False)
+    win_nl = np.lib.stride_tricks.as_strided(u8[first + 12:], shape=(rows, WINDOW), strides=(seg_size, 1),
                                              writeable=False)
     # cheap first cut on block_size and the name length, full checks on the rest
     r, c = np.nonzero((win_bs >= 32) & (win_bs < 1 << 24) & (win_nl >= 1))
-    cand = first + r.astype(np.int64) * SEGMENT + c
+    cand = first + r.astype(np.int64) * seg_size + c
     seg = np.arange(rows)
     cand = cand[_plausible(data, u8, i32, cand, stop, n_ref)]
-    seg_of = (cand - start) // SEGMENT
+    seg_of = (cand - start) // seg_size
     first = np.ones(len(cand), dtype=bool)
     first[1:] = seg_of[1:] != seg_of[:-1]
     heads = cand[first]
