@@ -14,6 +14,40 @@ CONFORMANCE = SHARED / "conformance"
 DATA = Path(__file__).resolve().parent / "data"
 
 
+_BENCH_SMALL: list = []
+
+
+def bench_small() -> Path:
+    """The ``make_data.py --scale small`` bench data set (reads.bam, ref.fa, truth.vcf.gz ...).
+
+    ``$HTS_BENCH_SMALL`` or ``/work/bench-data/small`` when they hold it;
+    otherwise it is generated once (seeded, about 5 s) with
+    ``../shared/bench/make_data.py`` into ``.pytest_cache/bench-small``.
+    Without ``../shared`` the returned folder is empty and the tests that need
+    it skip.
+    """
+    if _BENCH_SMALL:
+        return _BENCH_SMALL[0]
+    import os
+    import subprocess
+    import sys
+
+    found = None
+    for cand in (os.environ.get("HTS_BENCH_SMALL"), "/work/bench-data/small"):
+        if cand and (Path(cand) / "truth.vcf.gz").exists() and (Path(cand) / "reads.bam.bai").exists():
+            found = Path(cand)
+            break
+    if found is None:
+        found = ROOT / ".pytest_cache" / "bench-small"
+        gen = SHARED / "bench" / "make_data.py"
+        if not (found / "truth.vcf.gz").exists() and gen.exists():
+            found.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run([sys.executable, str(gen), str(found), "--scale", "small"], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _BENCH_SMALL.append(found)
+    return found
+
+
 def corpus_files(folder: str, suffixes=()) -> list[Path]:
     """Data files of a corpus folder (empty list when ../shared is absent)."""
     d = CORPUS / folder

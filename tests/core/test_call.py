@@ -11,11 +11,12 @@ import pytest
 
 from hts_notebook.core.call import CallOptions, call, call_batch, observations
 from hts_notebook.core.errors import RegionError
+from tests.conftest import bench_small
 
-SMALL = Path("/work/bench-data/small")
+SMALL = bench_small()
 HAVE_SMALL = (SMALL / "reads.bam").exists() and (SMALL / "ref.fa").exists() and (SMALL / "truth.vcf.gz").exists()
 HAVE_TOOLS = shutil.which("samtools") is not None and shutil.which("bcftools") is not None
-needs_small = pytest.mark.skipif(not HAVE_SMALL, reason="/work/bench-data/small absent")
+needs_small = pytest.mark.skipif(not HAVE_SMALL, reason="bench data absent (no ../shared)")
 needs_tools = pytest.mark.skipif(not HAVE_TOOLS, reason="samtools/bcftools not installed")
 
 

@@ -8,13 +8,13 @@ import pytest
 
 from hts_notebook.core import pileup as P
 from hts_notebook.core.formats.alignment.reader import AlignmentFile
-from tests.conftest import corpus_files, ids, oracle_for, requires_shared
+from tests.conftest import bench_small, corpus_files, ids, oracle_for, requires_shared
 
 pysam = pytest.importorskip("pysam")
 
 BAMS = [p for p in corpus_files("bam", (".bam",))
         if Path(str(p) + ".bai").exists() or Path(str(p) + ".csi").exists()]
-SMALL = Path("/work/bench-data/small/reads.bam")
+SMALL = bench_small() / "reads.bam"
 
 
 def _pysam_counts(path, contig, start, stop, **kw):

@@ -4,14 +4,14 @@ from __future__ import annotations
 import gzip
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from hts_notebook.tools import TOOLS, run_tool_capture
+from tests.conftest import bench_small
 
-SMALL = Path("/work/bench-data/small")
-needs_small = pytest.mark.skipif(not (SMALL / "reads.bam").exists(), reason="/work/bench-data/small absent")
+SMALL = bench_small()
+needs_small = pytest.mark.skipif(not (SMALL / "reads.bam").exists(), reason="bench data absent (no ../shared)")
 needs_bcftools = pytest.mark.skipif(shutil.which("bcftools") is None, reason="bcftools not installed")
 REGION = "chr2:100000-160000"
 

@@ -12,9 +12,9 @@ from hts_notebook.core.formats.alignment.batch import batch_from_columns, cigar_
 from hts_notebook.core.mpileup import MpileupOptions, _name_hash_bit, count_samples, tweak_overlap
 from hts_notebook.tools import run_tool_capture
 
-from tests.conftest import CORPUS, corpus_files, requires_samtools, requires_shared
+from tests.conftest import bench_small, CORPUS, corpus_files, requires_samtools, requires_shared
 
-BENCH = Path("/work/bench-data/small")
+BENCH = bench_small()
 REF_DIRS = [CORPUS / "fasta", CORPUS / "cram" / "ref"]
 
 
