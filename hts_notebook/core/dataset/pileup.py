@@ -62,7 +62,7 @@ def pileup_dataset(counts, contig: str, start: int, *, sample_ids=None, source=N
     pre = ("positions", "samples") if multi else ("positions",)
     data = {
         "position_base_count": (pre + ("bases",), total),
-        "position_depth": (pre, total[..., :6].sum(axis=-1, dtype=np.int32)),
+        "position_depth": (pre, np.einsum("...k->...", total[..., :6]).astype(np.int32, copy=False)),
     }
     if stranded:
         data["position_base_count_forward"] = (pre + ("bases",), arr[..., 0, :].astype(np.int32))
