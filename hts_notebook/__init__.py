@@ -14,7 +14,10 @@ from .core.errors import (
     RegionError,
     TruncatedFileError,
 )
+from .core.memory import tune_allocator
 from .core.region import Region, parse_region
+
+tune_allocator()  # reuse freed temporaries instead of faulting in fresh pages (see core/memory.py)
 
 __version__ = "0.1.0"
 

@@ -261,14 +261,17 @@ def engine_reads(batch, candidates: np.ndarray, *, max_depth: int = 8000, ignore
     qual = batch.qual
     if not len(cand):
         return kept, qual
-    pos = batch.pos
-    rlen_end = _raw_end(batch)
-    flag = batch.flag
     need_depth = bool(max_depth) and len(cand) > max_depth
+    if not need_depth and not ignore_overlaps:  # the engine keeps every candidate, qualities unchanged
+        kept[cand] = True
+        return kept, qual
+    flag = batch.flag
     paired = ((flag & _FPROPER) != 0) & ((flag & _FMUNMAP) == 0)
     if not need_depth and not (ignore_overlaps and paired[cand].any()):
         kept[cand] = True
         return kept, qual
+    pos = batch.pos
+    rlen_end = _raw_end(batch)
     if ignore_overlaps:
         qual = qual.copy()
         ops_all = batch.cigar & 15
@@ -431,16 +434,17 @@ def _count_reads(batch, qual, start: int, length: int, *, use=None, min_base_qua
     pos = batch.pos
     ops = expand_cigar(pos, batch.cigar, batch.cigar_offsets)
     args = (pos, batch.cigar, batch.cigar_offsets, batch.seq, batch.seq_offsets, qual)
-    fast = np.zeros(n, dtype=bool)
+    fast = tiled = np.zeros(n, dtype=bool)
     if backend == "numpy" and n and not np.any(pos[1:] < pos[:-1]):
-        fast = tiled_reads(ops, batch.seq_offsets) & use
+        tiled = tiled_reads(ops, batch.seq_offsets)
+        fast = tiled & use
     if not fast.any():  # every read through the event table (the JAX kernel, or unsorted input)
         ev = pileup_events(*args, reverse=reverse, deletions=deletions, insertions=insertions,
                            ops=_ops_of(ops, use, n, shift_padding))
         return pileup_counts(ev, start, length, min_base_quality=min_base_quality, stranded=stranded,
                              backend=backend)
     ns = 2 if stranded else 1
-    counts = count_aligned_bases(ops, pos, batch.seq_offsets, batch.seq, qual, start, length, use=fast,
+    counts = count_aligned_bases(ops, pos, batch.seq_offsets, batch.seq, qual, start, length, use=fast, tiled=tiled,
                                  min_base_quality=min_base_quality, reverse=reverse,
                                  stranded=stranded).reshape(length, ns, N_BASES)
     parts = []

@@ -57,7 +57,7 @@ def pileup_dataset(counts, contig: str, start: int, *, sample_ids=None, source=N
     multi = sample_ids is not None
     arr = np.stack(list(counts), axis=1) if multi else np.asarray(counts)
     stranded = arr.ndim == (4 if multi else 3)
-    total = arr.sum(axis=-2, dtype=np.int32) if stranded else arr.astype(np.int32)
+    total = arr.sum(axis=-2, dtype=np.int32) if stranded else arr.astype(np.int32, copy=False)
     length = arr.shape[0]
     pre = ("positions", "samples") if multi else ("positions",)
     data = {

@@ -208,7 +208,7 @@ def tiled_reads(ops: dict, seq_offsets) -> np.ndarray:
 
 
 def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: int, length: int, *,
-                        use=None, min_base_quality: int = 0, reverse=None, stranded: bool = False,
+                        use=None, tiled=None, min_base_quality: int = 0, reverse=None, stranded: bool = False,
                         chunk_bases: int = 1 << 16) -> np.ndarray:
     """Counts of aligned (``M = X``) bases per position in categories A, C, G, T, N, one pass over SEQ.
 
@@ -234,6 +234,8 @@ def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: in
         0-based window.
     use : (n,) bool, optional
         Reads to count (default all).
+    tiled : (n,) bool, optional
+        :func:`tiled_reads` of these reads, when the caller has it.
     min_base_quality : int
     reverse : (n,) bool, optional
         Strand per read (for ``stranded``).
@@ -260,7 +262,8 @@ def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: in
     shape = (length, 2, K) if stranded else (length, K)
     if n and np.any(pos[1:] < pos[:-1]):
         raise ValueError("reads must be sorted by position")
-    good = tiled_reads(ops, so) if n else np.zeros(0, bool)
+    good = (tiled_reads(ops, so) if tiled is None else np.asarray(tiled, dtype=bool).copy()) if n else \
+        np.zeros(0, bool)
     if use is not None:
         good &= np.asarray(use, dtype=bool)
     if not n or int(so[-1]) == int(so[0]):
@@ -269,7 +272,6 @@ def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: in
     p_read, p_len, p_flat, p_ref, p_discard = pieces
     strand = np.zeros(n, np.int64) if reverse is None or not stranded else np.asarray(reverse, dtype=np.int64)
     p_shift = strand[p_read] * K  # strand slot, folded into each piece's offset
-    p_rows = np.empty(len(p_read), dtype=np.int64)  # last row each piece reaches in its chunk
     step = ns * K
     ark = _scaled_arange(step)
     seq = np.asarray(seq, dtype=np.uint8)
@@ -285,24 +287,26 @@ def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: in
             continue
         a, z = int(so[r0]), int(so[r1])
         lo = int(pos[r0])
-        # row of each base = reference position - lo (0 for bases not counted): the piece's first row plus the
-        # base's index in the piece; slot = row * step + strand * K + category (A C G T N = 0..4)
-        first_row = np.where(p_discard[q0:q1], 0, p_ref[q0:q1] - lo)
-        p_rows[q0:q1] = first_row + p_len[q0:q1] - 1
+        # row of each base = reference position - lo: the piece's first row plus the base's index in the
+        # piece; slot = row * step + strand * K + category (A C G T N = 0..4)
+        # bases not counted (clipped, inserted, reads left out) go to rows past the last one kept
+        disc = p_discard[q0:q1]
+        real = p_ref[q0:q1] - lo
+        ends = real + p_len[q0:q1]
+        real_end = int(ends[~disc].max()) if not disc.all() else 0  # rows the counted bases reach
+        first = max(region_start - lo, 0)  # rows of this chunk before the window
+        last = min(region_start + length - lo, real_end)
+        if last <= first:
+            continue
+        first_row = np.where(disc, real_end, real)
+        rows = max(real_end, int((first_row + p_len[q0:q1]).max()))
         row0 = first_row - (p_flat[q0:q1] - a)
         j = np.repeat(row0 * step + p_shift[q0:q1], p_len[q0:q1])
         j += ark(z - a)
         code = np.frombuffer(bytearray(seq[a:z]).translate(_CAT), dtype=np.uint8)  # a writable copy
-        if thr > 0:
+        if thr > 0:  # bases below the quality threshold go to the last slot, cleared at the end
             np.putmask(code, qual[a:z] < thr, K - 1)
-        if p_discard[q0:q1].any():
-            np.putmask(code, np.repeat(p_discard[q0:q1], p_len[q0:q1]), K - 1)
         j += code
-        rows = int(p_rows[q0:q1].max()) + 1  # rows this chunk reaches, from its pieces
-        first = max(region_start - lo, 0)  # rows of this chunk before the window
-        last = min(region_start + length - lo, rows)
-        if last <= first:
-            continue
         cnt = np.bincount(j, minlength=rows * step).reshape(rows, ns, K)
         dst = out[lo + first - region_start: lo + last - region_start]
         np.add(dst, cnt[first:last], out=dst, casting="unsafe")
