@@ -239,7 +239,9 @@ class _InflateJob:
     def __init__(self, fill, n_blocks: int, keep=None):
         self._fill = fill
         self._keep = keep  # buffers the block addresses point into
-        self._groups = deque(range(i, min(i + self.GROUP, n_blocks)) for i in range(0, n_blocks, self.GROUP))
+        # small ranges still split in two, so a second thread can help
+        g = max(4, min(self.GROUP, -(-n_blocks // 2)))
+        self._groups = deque(range(i, min(i + g, n_blocks)) for i in range(0, n_blocks, g))
         self.n_groups = len(self._groups)
         self._left = self.n_groups
         self._lock = threading.Lock()
