@@ -74,23 +74,16 @@ def oracle_regions(bam: Path) -> list[str]:
     return [r["region"] for r in d.get("regions", []) if r.get("region")]
 
 
-#: BAMs with a read whose BAQ band exceeds ``baq.MAX_BAND`` (a 100 kb deletion): not realigned by us
-KNOWN_BAQ_GAPS = {"htslib-no_hdr_sq_1.bam"}
-
-
 def _cases():
     cases = []
     for bam in indexed_bams():
         ref = reference_for(bam)
         base = ["-f", str(ref)] if ref else []
         for baq in ([], ["-B"]) if ref else ([],):
-            marks = []
-            if ref and not baq and bam.name in KNOWN_BAQ_GAPS:
-                marks = [pytest.mark.xfail(reason="BAQ band wider than MAX_BAND is not realigned", strict=False)]
             tag = f"{bam.name}{'-f' if ref else ''}{''.join(baq)}"
-            cases.append(pytest.param(bam, base + baq, None, id=tag, marks=marks))
+            cases.append(pytest.param(bam, base + baq, None, id=tag))
             for reg in oracle_regions(bam)[:4]:
-                cases.append(pytest.param(bam, base + baq, reg, id=f"{tag}:{reg}", marks=marks))
+                cases.append(pytest.param(bam, base + baq, reg, id=f"{tag}:{reg}"))
     return cases
 
 

@@ -45,8 +45,8 @@ __all__ = [
     "TRACE_COUNTS",
 ]
 
-#: reads whose HMM band half-width exceeds this are not realigned (qualities kept);
-#: htslib realigns them (e.g. a 100 kb deletion) -- a documented difference
+#: reads whose HMM band half-width exceeds this (a long deletion or reference skip) are
+#: realigned one at a time by the numpy program rather than in padded batches
 MAX_BAND = 512
 
 #: how many times the jitted kernel was traced (compiled), by bucket key
@@ -200,6 +200,8 @@ class _Program:
         f0 = xp.where(valid, self.P(e * self.bM[:, None]), 0.0)
         f1 = xp.where(valid, self.P((EI * self.bI)[:, None] * xp.ones_like(e)), 0.0)
         f2 = xp.zeros_like(f0)
+        if xp is np:
+            return f0, f1, f2, _seq_sum(f0 + f1)
         s = xp.zeros(B)
         for j in range(self.W):
             s = s + (f0[:, j] + f1[:, j])
@@ -240,6 +242,12 @@ class _Program:
         z4 = P(xm4[:, None] * k0(p1))
         x0 = xp.where(valid, P(E * ((z0 + z1) + z2)), 0.0)
         x1 = xp.where(valid, z3 + z4, 0.0)
+        if xp is np:  # the D chain as a scan, the row sum in column order (htslib's rounding)
+            a = np.zeros_like(x0)
+            a[:, 1:] = _per_problem(m[2], x0) * x0[:, :-1]
+            x2 = _chain(a, valid, m[8])
+            s = _seq_sum((x0 + x1) + x2)
+            return (x0, x1, x2), np.where(i <= self.lq, s, 1.0)
         cols2 = []
         s = xp.zeros_like(s_prev)
         l0 = xp.zeros_like(s_prev)
@@ -263,6 +271,9 @@ class _Program:
         k, valid = self.band(self.lq)
         keep = valid & ~(self.case_b[:, None] & (self.offset(self.lq)[:, None] == 0) & (k == self.lr[:, None]))
         M = self.P(1.0 / s_lq)
+        if xp is np:
+            t = (M[:, None] * f0) * self.sM[:, None] + (M[:, None] * f1) * self.sI[:, None]
+            return _seq_sum(np.where(keep, t, 0.0)), keep
         s = xp.zeros_like(s_lq)
         for j in range(self.W):
             t = self.P((M * f0[:, j]) * self.sM) + self.P((M * f1[:, j]) * self.sI)
@@ -303,6 +314,18 @@ class _Program:
         e4 = EI * m[4]
         y = (i > 1).astype(xp.float64) if hasattr(i, "astype") else float(i > 1)
         nrm = self.P(1.0 / s_i)
+        if xp is np:  # the D chain scanned right to left, then every column at once
+            m0, m2, m3, m6 = (_per_problem(m[k], e) for k in (0, 2, 3, 6))
+            e1c, e4c = _per_problem(e1, e), _per_problem(e4, e)
+            y = np.broadcast_to(np.asarray(y, dtype=np.float64), s_i.shape)
+            x5 = _chain((e * m6)[:, ::-1], valid[:, ::-1], m[8], scale=y)[:, ::-1]
+            nxt = np.zeros_like(x5)
+            nxt[:, :-1] = x5[:, 1:]  # x5 of column j + 1, used by column j
+            a1 = e * m3 + e4c * y1
+            a0 = (e * m0 + e1c * y1) + m2 * nxt
+            c0 = np.where(valid, a0 * nrm[:, None], 0.0)
+            c1 = np.where(valid, a1 * nrm[:, None], 0.0)
+            return c0, c1, x5 * nrm[:, None]
         c0, c1, c2 = [None] * self.W, [None] * self.W, [None] * self.W
         x5 = xp.zeros_like(s_i)
         m0, m2, m3, m6, m8 = m[0], m[2], m[3], m[6], m[8]
@@ -332,6 +355,19 @@ class _Program:
         hi = xp.minimum(self.lr[None, :], rows[:, None] + self.bw[None, :])[:, :, None]
         valid = (k >= lo) & (k <= hi)
         M = self.P(1.0 / S)
+        if xp is np:  # first column holding the (positive) maximum, as the strict > of the loop below
+            z1 = np.where(valid, (M[:, :, None] * F0) * B0, 0.0)
+            z2 = np.where(valid, (M[:, :, None] * F1) * B1, 0.0)
+            which = z2 > z1
+            zm = np.where(which, z2, z1)
+            best = np.argmax(zm, axis=2)
+            mx = np.take_along_axis(zm, best[:, :, None], axis=2)[:, :, 0]
+            kb = np.take_along_axis(np.broadcast_to(k, zm.shape), best[:, :, None], axis=2)[:, :, 0]
+            wb = np.take_along_axis(which, best[:, :, None], axis=2)[:, :, 0]
+            mk = np.where(mx > 0, ((kb - 1) << 2) | wb.astype(np.int64), -1)
+            mx = np.where(mx > 0, mx, 0.0)
+            sm = np.add.accumulate(z1 + z2, axis=2)[:, :, -1] if zm.shape[2] else np.zeros((R, Bn))
+            return mk, mx, sm
         mx = xp.zeros((R, Bn))
         mk = xp.full((R, Bn), -1, dtype=xp.int64)
         sm = xp.zeros((R, Bn))
@@ -348,6 +384,46 @@ class _Program:
         # posterior of the best state; converted to Phred on the host (:func:`_phred`) because
         # XLA's log is not correctly rounded and the .499 rounding is sensitive to the last bit
         return mk, mx, sm
+
+
+def _seq_sum(t: np.ndarray) -> np.ndarray:
+    """Row sums added left to right one term at a time (as a C loop does; ``sum`` pairs terms)."""
+    if not t.shape[1]:
+        return np.zeros(t.shape[0])
+    return np.add.accumulate(t, axis=1)[:, -1]
+
+
+def _per_problem(v, like: np.ndarray):
+    """A per-problem value (scalar or (B,)) shaped to broadcast over the columns of ``like`` (B, W)."""
+    v = np.asarray(v, dtype=np.float64)
+    return v[:, None] if v.ndim == 1 else v
+
+
+def _chain(a: np.ndarray, valid: np.ndarray, coef, scale=None) -> np.ndarray:
+    """``c[:, j] = valid ? (a[:, j] + coef * c[:, j - 1]) * scale : 0``, column by column (exact rounding).
+
+    Wide rows of few problems run as a scalar loop per problem; narrow rows
+    of many problems as one vector step per column.
+    """
+    B, W = a.shape
+    out = np.zeros_like(a)
+    sc = np.broadcast_to(np.ones(B) if scale is None else np.asarray(scale, dtype=np.float64), (B,))
+    cf = np.broadcast_to(np.asarray(coef, dtype=np.float64), (B,))
+    if W > 4 * B:
+        for b in range(B):
+            av, vv, s_, c_ = a[b].tolist(), valid[b].tolist(), float(sc[b]), float(cf[b])
+            col = [0.0] * W
+            prev = 0.0
+            for j in range(W):
+                prev = (av[j] + c_ * prev) * s_ if vv[j] else 0.0
+                col[j] = prev
+            out[b] = col
+        return out
+    prev = np.zeros(B)
+    for j in range(W):
+        prev = np.where(valid[:, j], (a[:, j] + cf * prev) * sc, 0.0)
+        out[:, j] = prev
+    return out
 
 
 def _phred(mx, sm):
@@ -647,13 +723,20 @@ def baq_qualities(batch, rows, ref_ascii, *, backend: str = "jax", max_batch: in
         return out
     # group by (bucketed) shape so padding stays small
     keyed = {}
+    wide = []
     for item in list(probs):
         tref, tseq, _, bw, _, _, _ = item[2]
-        if max(min(max(len(tref), len(tseq)), bw), abs(len(tref) - len(tseq))) > MAX_BAND:
-            continue  # known gap: band too wide for the row-vectorised program; qualities left as stored
         ebw = max(min(max(len(tref), len(tseq)), bw), abs(len(tref) - len(tseq)))  # probaln's band
+        if ebw > MAX_BAND:  # a long deletion or skip: solved alone with numpy, over htslib's full band
+            wide.append(item)
+            continue
         key = (bucket(len(tseq), 16), bucket(len(tref), 16), bucket(2 * ebw + 2, 16))
         keyed.setdefault(key, []).append(item)
+    for r, ops, pr in wide:
+        P = BaqProblems.build([pr[0]], [pr[1]], [pr[2]], [pr[3]], [pr[4]], [pr[5]])
+        state, q = probaln_numpy(P)
+        lq = len(pr[1])
+        out[r] = apply_extended_baq(batch.pos[r], ops, pr[2], state[0, :lq], q[0, :lq], pr[6])
     solve = probaln_jax if backend == "jax" else probaln_numpy
     for key, items in keyed.items():
         for start in range(0, len(items), max_batch):
