@@ -182,7 +182,12 @@ def test_region_browser__draws_pans_and_syncs_in_jupyterlab(lab, tmp_path):
             # the static snapshot reached Python
             page.wait_for_function("() => Number(document.querySelector('.hts-rb').dataset.snapshots || 0) > 0",
                                    timeout=STEP_MS)
-            snap = page.evaluate(KERNEL_EXEC, "print(browser._snapshot[:22], len(browser._snapshot) > 1000)")
+            # the browser counts a snapshot when it sends it; the kernel handles the comm message between cells,
+            # so ask again (each ask is one round trip) until it has arrived
+            for _ in range(50):
+                snap = page.evaluate(KERNEL_EXEC, "print(browser._snapshot[:22], len(browser._snapshot) > 1000)")
+                if snap.strip() == "data:image/png;base64, True":
+                    break
             assert snap.strip() == "data:image/png;base64, True"
         finally:
             browser.close()
