@@ -46,6 +46,7 @@ import numpy as np
 
 __all__ = [
     "VariantBatch",
+    "key_list_texts",
     "LazyFields",
     "INT_MISSING",
     "INT_FILL",
@@ -483,3 +484,27 @@ def concat(batches) -> VariantBatch:
                           for k in dict.fromkeys(k for b in batches for k in b.info_flag_values)},
         info_bare={k: np.concatenate([b.info_bare.get(k, np.zeros(len(b), bool)) for b in batches])
                    for k in dict.fromkeys(k for b in batches for k in b.info_bare)})
+
+
+def key_list_texts(rows: np.ndarray, join) -> np.ndarray:
+    """One text per row of key codes, each distinct row joined once.
+
+    Parameters
+    ----------
+    rows : (n, k) int array
+        Key codes of each record in written order; ``-1`` pads.
+    join : callable
+        ``join(list of int) -> str``: the text of one row's codes.
+
+    Returns
+    -------
+    (n,) object array of str
+    """
+    rows = np.ascontiguousarray(rows)
+    if not rows.shape[0]:
+        return np.empty(0, dtype=object)
+    flat = rows.view(np.dtype((np.void, rows.shape[1] * rows.itemsize))).ravel()
+    uniq, inv = np.unique(flat, return_inverse=True)
+    texts = np.empty(len(uniq), dtype=object)
+    texts[:] = [join([int(c) for c in np.frombuffer(u.tobytes(), dtype=rows.dtype) if c >= 0]) for u in uniq]
+    return texts[inv.reshape(-1)]

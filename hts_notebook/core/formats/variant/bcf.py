@@ -36,7 +36,8 @@ import numpy as np
 from ...bgzf import BgzfReader, RecordFileWriter, RecordStream, split_voffset
 from ...errors import FormatError, HtsError, LimitExceededError, RegionError, TruncatedFileError, format_offset
 from . import bcf_types as bt
-from .batch import FLOAT32_FILL, FLOAT32_MISSING, INT_FILL, INT_MISSING, STR_FILL, STR_MISSING, LazyFields, VariantBatch
+from .batch import (FLOAT32_FILL, FLOAT32_MISSING, INT_FILL, INT_MISSING, STR_FILL, STR_MISSING, LazyFields,
+                    VariantBatch, key_list_texts)
 from .header import VariantHeader, parse_structured
 
 __all__ = [
@@ -753,7 +754,6 @@ def _decode_info(u8, n, header, dic, e_rec, e_key, e_typ, e_cnt, e_pos, only, fa
 
 def _info_keys_text(n, dic, e_rec, e_key, order):
     """Per-record INFO key order (``'DP;AF'``) when records disagree with ``order``; else None."""
-    rank = {k: i for i, k in enumerate(order)}
     if len(order) < 2:
         return None
     lut_keys = np.array(order, dtype=np.int64)
@@ -821,15 +821,7 @@ def _decode_format(u8, n, header, dic, f_rec, f_key, f_typ, f_cnt, f_pos, sel, n
         mat = np.full((n, len(f_rec)), -1, dtype=np.int64)
         for step, (rr, kk) in enumerate(zip(f_rec, f_key)):
             mat[rr, step] = kk
-        rows = np.ascontiguousarray(mat).view(np.dtype((np.void, mat.shape[1] * 8))).ravel()
-        uniq, inv = np.unique(rows, return_inverse=True)
-        texts = []
-        for u in uniq:
-            ks = np.frombuffer(u.tobytes(), dtype=np.int64)
-            texts.append(":".join(key_names[int(k)] for k in ks if k >= 0))
-        tarr = np.empty(len(texts), dtype=object)
-        tarr[:] = texts
-        format_keys = tarr[inv.reshape(-1)]
+        format_keys = key_list_texts(mat, lambda ks: ":".join(key_names[k] for k in ks))
     pending = {}
     for k, idx in groups.items():
         name = key_names[k]

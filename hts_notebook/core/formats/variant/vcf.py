@@ -29,7 +29,7 @@ import numpy as np
 from ...bgzf import BgzfReader, is_bgzf
 from ...errors import FormatError, TruncatedFileError
 from .batch import (FLOAT32_FILL, LazyFields, FLOAT32_MISSING, INT_FILL, INT_MISSING, STR_FILL, STR_MISSING,
-                    VariantBatch, concat, float_is_fill)
+                    VariantBatch, concat, float_is_fill, key_list_texts)
 from .header import VariantHeader
 
 __all__ = [
@@ -489,7 +489,6 @@ def parse_vcf_lines(lines, header: VariantHeader, *, strict: bool = False, path=
     allele_list: list[str] = []
     n_allele = np.zeros(n, dtype=np.int64)
     qual_tok = []
-    filt_cols = []
     fids = {f: k for k, f in enumerate(header.filters)}
     filter_hits: list[tuple[int, int]] = []
     filter_missing = np.zeros(n, dtype=bool)
@@ -726,15 +725,8 @@ def _info_items(ctx, ibuf, rec_of_text, recno, info_keys) -> dict:
     slot = np.arange(len(parent)) - first_item[parent]
     seq = np.full((len(rec_of_text), max(int(per.max()), 1)), -1, dtype=np.int32)
     seq[parent, slot] = code
-    seq_rows = np.ascontiguousarray(seq).view(np.dtype((np.void, seq.shape[1] * 4))).ravel()
-    useq, inv = np.unique(seq_rows, return_inverse=True)
-    texts = []
-    for row in useq:
-        ks = np.frombuffer(row.tobytes(), dtype=np.int32)
-        texts.append(b";".join(names[int(c)] for c in ks if c >= 0).decode("utf-8", "backslashreplace"))
-    tarr = np.empty(len(texts), dtype=object)
-    tarr[:] = texts
-    info_keys[rec_of_text] = tarr[inv.reshape(-1)]
+    info_keys[rec_of_text] = key_list_texts(
+        seq, lambda cs: b";".join(names[c] for c in cs).decode("utf-8", "backslashreplace"))
     return out
 
 
