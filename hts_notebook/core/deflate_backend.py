@@ -130,12 +130,13 @@ def _load_libdeflate():
             cand.libdeflate_deflate_decompress
             cand.libdeflate_alloc_decompressor
             cand.libdeflate_crc32
+            cand.libdeflate_zlib_decompress
             lib = cand
             break
         except (OSError, AttributeError):
             continue
     if lib is None:
-        return None, None
+        return None, None, None
     vp, sz = ctypes.c_void_p, ctypes.c_size_t
     lib.libdeflate_alloc_decompressor.restype = vp
     lib.libdeflate_alloc_decompressor.argtypes = []
@@ -165,15 +166,19 @@ def _load_libdeflate():
             if self.ptr:
                 free(self.ptr)
 
+    def _decompressor() -> _Decompressor:
+        d = getattr(local, "d", None)
+        if d is None:
+            d = local.d = _Decompressor()
+        return d
+
     def _inflate_into(src_addr: int, src_len: int, dst_addr: int, isize: int) -> None:
         """Inflate the raw DEFLATE stream at ``src_addr`` into exactly ``isize`` bytes at ``dst_addr``.
 
         The caller keeps both buffers alive and sized; raises ``ValueError`` when
         the stream is corrupt or does not inflate to exactly ``isize`` bytes.
         """
-        d = getattr(local, "d", None)
-        if d is None:
-            d = local.d = _Decompressor()
+        d = _decompressor()
         if isize == 0:
             # libdeflate accepts a zero-length output only from an empty stream; zlib checks it
             _zlib_inflate(ctypes.string_at(src_addr, src_len), 0)
@@ -188,9 +193,7 @@ def _load_libdeflate():
 
     def _zlib_bounded(data: bytes, limit: int) -> bytearray:
         """Inflate one zlib stream (header, DEFLATE, Adler-32) of at most ``limit`` bytes."""
-        d = getattr(local, "d", None)
-        if d is None:
-            d = local.d = _Decompressor()
+        d = _decompressor()
         out = bytearray(max(limit, 1))
         got = sz(0)
         r = zdec(d.ptr, data, len(data), (ctypes.c_char * len(out)).from_buffer(out), len(out), ctypes.byref(got))
@@ -201,10 +204,10 @@ def _load_libdeflate():
         del out[got.value:]
         return out
 
-    global zlib_inflate_bounded
-    zlib_inflate_bounded = _zlib_bounded
-    return _inflate_into, _crc32_at
+    return _inflate_into, _crc32_at, _zlib_bounded
 
 
 if BACKEND == "libdeflate":
-    inflate_into, crc32_at = _load_libdeflate()
+    inflate_into, crc32_at, _zlib_libdeflate = _load_libdeflate()
+    if _zlib_libdeflate is not None:
+        zlib_inflate_bounded = _zlib_libdeflate

@@ -149,11 +149,14 @@ class TabixFile:
         if not chunks:
             return
         fast = self._query_fast(tid, beg, end, chunks)
-        if fast is not None:
-            lines, begs, ends = fast
-            if lines:
-                yield from zip(lines, repeat(tid), np.concatenate(begs).tolist(), np.concatenate(ends).tolist())
+        if fast is None:
+            yield from self._read_chunks(tid, beg, end, chunks)
             return
+        got = _fast_lines(tid, fast)
+        yield from zip(got.lines, repeat(tid), got.interval_start.tolist(), got.interval_stop.tolist())
+
+    def _read_chunks(self, tid: int, beg: int, end: int, chunks):
+        """The line-by-line reader of :meth:`iter_query` (htslib's loop), lazily."""
         r = self._reader
         curr = 0
         i = -1
@@ -286,12 +289,8 @@ class TabixFile:
             return _interval_lines([])
         fast = self._query_fast(tid, beg, end, chunks)
         if fast is None:
-            return _interval_lines(list(self.iter_query(tid, beg, end)))
-        lines, begs, ends = fast
-        n = len(lines)
-        return IntervalLines(lines, np.full(n, tid, dtype=np.int32),
-                             np.concatenate(begs) if begs else np.zeros(0, np.int64),
-                             np.concatenate(ends) if ends else np.zeros(0, np.int64))
+            return _interval_lines(list(self._read_chunks(tid, beg, end, chunks)))
+        return _fast_lines(tid, fast)
 
     def query(self, region=None):
         """Lines overlapping a region as an xarray Dataset on dim ``intervals`` (DESIGN §3).
@@ -379,6 +378,14 @@ class IntervalLines(NamedTuple):
     contig_index: np.ndarray
     interval_start: np.ndarray
     interval_stop: np.ndarray
+
+
+def _fast_lines(tid: int, fast) -> IntervalLines:
+    """:class:`IntervalLines` from :func:`.tabix_scan.query_lines`' ``(lines, begins, ends)``."""
+    lines, begs, ends = fast
+    return IntervalLines(lines, np.full(len(lines), tid, dtype=np.int32),
+                         np.concatenate(begs) if begs else np.zeros(0, np.int64),
+                         np.concatenate(ends) if ends else np.zeros(0, np.int64))
 
 
 def _interval_lines(recs) -> IntervalLines:
