@@ -422,12 +422,9 @@ def _count_reads(batch, qual, start: int, length: int, *, use=None, min_base_qua
     ``qual`` is aligned with ``batch.seq``.  ``shift_padding``: pysam
     ``count_coverage``'s reading of ``P`` ops (they move the read offset).
     """
-    from .kernels._jax import accelerator_available
+    from .kernels._jax import resolve_backend
 
-    if backend == "auto":
-        backend = "jax" if accelerator_available() else "numpy"
-    if backend not in ("numpy", "jax"):
-        raise ValueError(f"unknown backend {backend!r} (auto, numpy, jax)")
+    backend = resolve_backend(backend)
     n = len(batch)
     use = np.ones(n, dtype=bool) if use is None else np.asarray(use, dtype=bool)
     reverse = (batch.flag & _FREVERSE) != 0

@@ -121,5 +121,20 @@ def accelerator_available() -> bool:
 
 
 _ACCEL: bool | None = None
+
+
+def resolve_backend(backend: str) -> str:
+    """``"auto"`` -> ``"jax"`` when JAX has a GPU/TPU (:func:`accelerator_available`), else ``"numpy"``.
+
+    Raises
+    ------
+    ValueError
+        Not ``"auto"``, ``"numpy"`` or ``"jax"``.
+    """
+    if backend == "auto":
+        return "jax" if accelerator_available() else "numpy"
+    if backend not in ("numpy", "jax"):
+        raise ValueError(f"unknown backend {backend!r} (auto, numpy, jax)")
+    return backend
 _PLUGINS = ("jax_plugins", "jax_cuda12_plugin", "jax_cuda13_plugin", "jax_cuda12_pjrt", "jax_cuda13_pjrt",
             "jax_rocm60_plugin", "jax_rocm7_plugin", "libtpu")

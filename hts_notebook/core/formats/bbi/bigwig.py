@@ -641,12 +641,11 @@ class TrackSet:
         """
         from ...dataset.signal import window_batch
         from ...kernels import bigwig as kern
-        from ...kernels._jax import accelerator_available
+        from ...kernels._jax import resolve_backend
 
         contigs, starts, length = self._windows_arg(contigs, starts, length)
         n_w, n_t = len(starts), len(self.tracks)
-        if backend == "auto":
-            backend = "jax" if accelerator_available() else "numpy"
+        backend = resolve_backend(backend)
         if backend == "numpy":
             buf = np.empty((n_w, n_t, length), dtype=np.float32)
             stops = starts + length
@@ -663,7 +662,7 @@ class TrackSet:
                 for t in range(n_t):
                     one_track(t)
             out = buf.transpose(0, 2, 1)
-        elif backend == "jax":
+        else:  # "jax"
             from ...kernels._jax import bucket
 
             seg, s, e, v = self._rows(contigs, starts, length)
@@ -677,8 +676,6 @@ class TrackSet:
                 sub = kern.dense_jax(seg[lo:hi] - a * n_t, s[lo:hi], e[lo:hi], v[lo:hi],
                                      chunk if n_w > chunk else n_w, n_t, length, fill)
                 out[a:b] = sub[: b - a]
-        else:
-            raise ValueError(f"unknown backend {backend!r} (auto, numpy, jax)")
         return window_batch(out, contigs, starts, self.names, sources=[t.path for t in self.tracks])
 
     def stats(self, contigs, starts, stops, type: str = "mean", exact: bool = False):  # noqa: A002
