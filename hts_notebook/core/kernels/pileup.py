@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..formats.alignment.batch import QUERY_CONSUMING
 from ._jax import bucket, get_jax
 from .coverage import TRACE_COUNTS, expand_cigar
 
@@ -178,8 +179,6 @@ def pileup_events(pos, cigar, cigar_offsets, seq, seq_offsets, qual, *, reverse=
     return out
 
 
-_QUERY_OP = np.zeros(16, dtype=bool)
-_QUERY_OP[[0, 1, 4, 7, 8]] = True  # M I S = X
 _CAT = np.append(_CODE_TO_CAT.astype(np.uint8), np.full(240, 4, np.uint8)).tobytes()  # byte -> 0..4 (A C G T N)
 
 
@@ -202,7 +201,7 @@ def tiled_reads(ops: dict, seq_offsets) -> np.ndarray:
     qlen = np.diff(np.asarray(seq_offsets, dtype=np.int64))
     n = len(qlen)
     op = ops["op"]
-    qsum = np.bincount(ops["read"], weights=np.where(_QUERY_OP[op], ops["length"], 0), minlength=n)
+    qsum = np.bincount(ops["read"], weights=np.where(QUERY_CONSUMING[op], ops["length"], 0), minlength=n)
     padded = np.bincount(ops["read"], weights=(op == 6), minlength=n) > 0
     return (qsum == qlen) & ~padded & (qlen > 0)
 
@@ -260,20 +259,18 @@ def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: in
     K = N_BASES  # the layout of the result; bases not counted go to the last slot, cleared at the end
     out = np.zeros((length, ns, K), dtype=np.int32)
     shape = (length, 2, K) if stranded else (length, K)
-    if n and np.any(pos[1:] < pos[:-1]):
-        raise ValueError("reads must be sorted by position")
-    good = (tiled_reads(ops, so) if tiled is None else np.asarray(tiled, dtype=bool).copy()) if n else \
-        np.zeros(0, bool)
-    if use is not None:
-        good &= np.asarray(use, dtype=bool)
     if not n or int(so[-1]) == int(so[0]):
         return out.reshape(shape)
+    if np.any(pos[1:] < pos[:-1]):
+        raise ValueError("reads must be sorted by position")
+    good = tiled_reads(ops, so) if tiled is None else np.array(tiled, dtype=bool)
+    if use is not None:
+        good &= np.asarray(use, dtype=bool)
     pieces = _pieces(ops, pos, so, good)
     p_read, p_len, p_flat, p_ref, p_discard = pieces
     strand = np.zeros(n, np.int64) if reverse is None or not stranded else np.asarray(reverse, dtype=np.int64)
     p_shift = strand[p_read] * K  # strand slot, folded into each piece's offset
     step = ns * K
-    ark = _scaled_arange(step)
     seq = np.asarray(seq, dtype=np.uint8)
     qual = np.asarray(qual, dtype=np.uint8)
     thr = int(min_base_quality)
@@ -302,7 +299,7 @@ def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: in
         rows = max(real_end, int((first_row + p_len[q0:q1]).max()))
         row0 = first_row - (p_flat[q0:q1] - a)
         j = np.repeat(row0 * step + p_shift[q0:q1], p_len[q0:q1])
-        j += ark(z - a)
+        j += _scaled_arange(step, z - a)
         code = np.frombuffer(bytearray(seq[a:z]).translate(_CAT), dtype=np.uint8)  # a writable copy
         if thr > 0:  # bases below the quality threshold go to the last slot, cleared at the end
             np.putmask(code, qual[a:z] < thr, K - 1)
@@ -317,17 +314,17 @@ def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: in
 def _pieces(ops: dict, pos, so, good):
     """The SEQ of every read cut into pieces, in SEQ order: the query ops of ``good`` reads, one piece for others.
 
-    Returns ``(read, length, flat start, reference start, discard)`` per piece.
+    Returns ``(read, length, flat start, reference start, discard)`` per piece; the
+    reference start of a discarded piece is not used.
     """
     op = ops["op"]
-    sel = _QUERY_OP[op] & good[ops["read"]]
+    sel = QUERY_CONSUMING[op] & good[ops["read"]]
     n = len(pos)
     if good.all():
         idx = np.flatnonzero(sel)
         read, ln = ops["read"][idx], ops["length"][idx]
         flat = so[read] + ops["query_start"][idx]
-        discard = ~_MATCH[op[idx]]
-        return read, ln, flat, np.where(discard, pos[read], ops["ref_start"][idx]), discard
+        return read, ln, flat, ops["ref_start"][idx], ~_MATCH[op[idx]]
     per_read = np.bincount(ops["read"], weights=sel, minlength=n).astype(np.int64)
     per_read[~good] = 1
     start = np.cumsum(per_read) - per_read
@@ -344,7 +341,7 @@ def _pieces(ops: dict, pos, so, good):
     read[at], ln[at] = r, ops["length"][idx]
     flat[at] = so[r] + ops["query_start"][idx]
     discard[at] = ~_MATCH[op[idx]]
-    ref[at] = np.where(discard[at], pos[r], ops["ref_start"][idx])
+    ref[at] = ops["ref_start"][idx]
     other = np.flatnonzero(~good)
     at = start[other]
     read[at], ln[at], flat[at], ref[at] = other, so[other + 1] - so[other], so[other], pos[other]
@@ -360,15 +357,12 @@ def _rank_within(groups: np.ndarray) -> np.ndarray:
     return np.arange(len(groups)) - np.repeat(first, np.diff(np.r_[first, len(groups)]))
 
 
-def _scaled_arange(step: int):
-    """``n -> arange(n) * step`` (int64) from a cached array."""
-    def get(n: int) -> np.ndarray:
-        cached = _ARANGES.get(step)
-        if cached is None or len(cached) < n:
-            cached = _ARANGES[step] = np.arange(max(n, 1 << 20), dtype=np.int64) * step
-        return cached[:n]
-
-    return get
+def _scaled_arange(step: int, n: int) -> np.ndarray:
+    """``arange(n) * step`` (int64), sliced from a cached array."""
+    cached = _ARANGES.get(step)
+    if cached is None or len(cached) < n:
+        cached = _ARANGES[step] = np.arange(max(n, 1 << 20), dtype=np.int64) * step
+    return cached[:n]
 
 
 _ARANGES: dict = {}
