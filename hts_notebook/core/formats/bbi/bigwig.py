@@ -723,11 +723,7 @@ class TrackSet:
             cids = np.array([track._chrom_ids.get(c, -1) for c in names], dtype=np.int64)
             lens = np.array([track.contigs.get(c, 0) for c in names], dtype=np.int64)
             clipped = np.minimum(stops, lens)
-            if exact:
-                out[:, t] = [track._stats_raw(int(c), [int(a), int(b)], kind)[0] if c >= 0 and b > a else np.nan
-                             for c, a, b in zip(cids.tolist(), starts.tolist(), clipped.tolist())]
-            else:
-                out[:, t] = window_summary(track, cids, starts, clipped, kind)
+            out[:, t] = window_summary(track, cids, starts, clipped, kind, exact)
         return xr.DataArray(
             out, dims=("windows", "tracks"), name=f"window_{kind}",
             coords={"window_contig": ("windows", contigs), "window_start": ("windows", starts),

@@ -10,7 +10,8 @@ answers for that window alone (libBigWig's zoom-level choice and its weighting
 of summary records that straddle a window edge), but with one R-tree walk,
 one pass over the needed zoom blocks and array arithmetic for all windows.
 Windows for which no zoom level qualifies (shorter than twice the finest
-reduction) are answered from the raw data, window by window.
+reduction), and every window with ``exact=True``, are answered from the raw
+data, window by window.
 """
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def blocks_for_windows(index, qlo, qhi) -> list[tuple[int, int]]:
     return list(zip(leaves["off"][needed].tolist(), leaves["size"][needed].tolist()))
 
 
-def window_summary(track, chrom_ids, starts, stops, kind: str) -> np.ndarray:
+def window_summary(track, chrom_ids, starts, stops, kind: str, exact: bool = False) -> np.ndarray:
     """Statistic ``kind`` of each window of one bigWig, as ``BigWigFile.stats(..., bins=1)`` gives it.
 
     Parameters
@@ -62,6 +63,8 @@ def window_summary(track, chrom_ids, starts, stops, kind: str) -> np.ndarray:
     starts, stops : (n,) int
         0-based half-open windows, already clipped to the chromosome.
     kind : {"mean", "min", "max", "std", "coverage", "sum"}
+    exact : bool
+        From the raw intervals for every window (``stats(..., exact=True)``).
 
     Returns
     -------
@@ -76,7 +79,8 @@ def window_summary(track, chrom_ids, starts, stops, kind: str) -> np.ndarray:
         return out
     present = (chrom_ids >= 0) & (stops > starts)
     spans = stops - starts
-    level_of = {int(sp): track.choose_zoom_level(float(sp)) for sp in np.unique(spans[present]).tolist()}
+    level_of = {} if exact else {int(sp): track.choose_zoom_level(float(sp))
+                                 for sp in np.unique(spans[present]).tolist()}
     levels = np.array([level_of.get(int(sp), -1) for sp in spans.tolist()], dtype=np.int64)
     for level in np.unique(levels[present]).tolist():
         sel = np.flatnonzero(present & (levels == level))
