@@ -244,7 +244,7 @@ class _Program:
         x1 = xp.where(valid, z3 + z4, 0.0)
         if xp is np:  # the D chain as a scan, the row sum in column order (htslib's rounding)
             a = np.zeros_like(x0)
-            a[:, 1:] = _per_problem(m[2], x0) * x0[:, :-1]
+            a[:, 1:] = _per_problem(m[2]) * x0[:, :-1]
             x2 = _chain(a, valid, m[8])
             s = _seq_sum((x0 + x1) + x2)
             return (x0, x1, x2), np.where(i <= self.lq, s, 1.0)
@@ -315,8 +315,8 @@ class _Program:
         y = (i > 1).astype(xp.float64) if hasattr(i, "astype") else float(i > 1)
         nrm = self.P(1.0 / s_i)
         if xp is np:  # the D chain scanned right to left, then every column at once
-            m0, m2, m3, m6 = (_per_problem(m[k], e) for k in (0, 2, 3, 6))
-            e1c, e4c = _per_problem(e1, e), _per_problem(e4, e)
+            m0, m2, m3, m6 = (_per_problem(m[k]) for k in (0, 2, 3, 6))
+            e1c, e4c = _per_problem(e1), _per_problem(e4)
             y = np.broadcast_to(np.asarray(y, dtype=np.float64), s_i.shape)
             x5 = _chain((e * m6)[:, ::-1], valid[:, ::-1], m[8], scale=y)[:, ::-1]
             nxt = np.zeros_like(x5)
@@ -366,7 +366,7 @@ class _Program:
             wb = np.take_along_axis(which, best[:, :, None], axis=2)[:, :, 0]
             mk = np.where(mx > 0, ((kb - 1) << 2) | wb.astype(np.int64), -1)
             mx = np.where(mx > 0, mx, 0.0)
-            sm = np.add.accumulate(z1 + z2, axis=2)[:, :, -1] if zm.shape[2] else np.zeros((R, Bn))
+            sm = _seq_sum(z1 + z2)
             return mk, mx, sm
         mx = xp.zeros((R, Bn))
         mk = xp.full((R, Bn), -1, dtype=xp.int64)
@@ -387,14 +387,14 @@ class _Program:
 
 
 def _seq_sum(t: np.ndarray) -> np.ndarray:
-    """Row sums added left to right one term at a time (as a C loop does; ``sum`` pairs terms)."""
-    if not t.shape[1]:
-        return np.zeros(t.shape[0])
-    return np.add.accumulate(t, axis=1)[:, -1]
+    """Sums over the last axis, added left to right one term at a time (as a C loop does; ``sum`` pairs terms)."""
+    if not t.shape[-1]:
+        return np.zeros(t.shape[:-1])
+    return np.add.accumulate(t, axis=-1)[..., -1]
 
 
-def _per_problem(v, like: np.ndarray):
-    """A per-problem value (scalar or (B,)) shaped to broadcast over the columns of ``like`` (B, W)."""
+def _per_problem(v):
+    """A per-problem value (scalar or (B,)) shaped to broadcast over the columns of a (B, W) array."""
     v = np.asarray(v, dtype=np.float64)
     return v[:, None] if v.ndim == 1 else v
 
