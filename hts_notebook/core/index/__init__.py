@@ -5,6 +5,7 @@ Everything here uses 0-based half-open coordinates.
 from __future__ import annotations
 
 import os
+import stat
 from collections import OrderedDict
 
 from ..errors import FormatError, MissingIndexError, TruncatedFileError
@@ -121,7 +122,7 @@ def load_index(path) -> BinningIndex:
         st = os.stat(p)
     except OSError:
         st = None
-    if st is None or not os.path.isfile(p):
+    if st is None or not stat.S_ISREG(st.st_mode):
         raise MissingIndexError("index file not found", path=p, field="path")
     key = (os.path.realpath(p), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     hit = _INDEX_CACHE.get(key)

@@ -4,11 +4,12 @@ A BAM record begins with its ``block_size`` (SAMv1 §4.2), so record starts form
 a chain: each start is the previous one plus ``4 + block_size``.  Following
 that chain one record at a time in Python costs ~0.2 µs a record, more than
 decoding the record's fields with numpy.  Here the buffer is cut into
-segments of 8-64 KiB (about 128 of them, or more for large buffers); inside each segment (past the first) the first
-position that looks like a record start is found with vectorised plausibility
-checks (sizes that fit ``block_size``, a NUL-terminated printable read name,
-reference ids in range, and a plausible record right after it).  All segment
-chains are then followed in lockstep, one numpy step per record depth.
+segments of 8-64 KiB (about 128 of them, more for large buffers); inside each
+segment (past the first) the first position that looks like a record start is
+found with vectorised plausibility checks (sizes that fit ``block_size``, a
+NUL-terminated printable read name, reference ids in range, and a plausible
+record right after it).  All segment chains are then followed in lockstep,
+one numpy step per record depth.
 
 Correctness does not rest on the plausibility checks: the chain from the true
 first record must land exactly on each segment's chosen start.  Any mismatch,
