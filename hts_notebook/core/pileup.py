@@ -45,8 +45,9 @@ import os
 import numpy as np
 
 from .errors import RegionError
+from .formats.alignment.batch import row_block
 from .kernels.coverage import DEFAULT_EXCLUDE_FLAGS, expand_cigar
-from .kernels.pileup import (N_BASES, count_aligned_bases, pileup_counts, pileup_counts_numpy,
+from .kernels.pileup import (CATEGORY_OF_CODE, N_BASES, count_aligned_bases, pileup_counts, pileup_counts_numpy,
                              pileup_events, tiled_reads)
 from .region import parse_region
 
@@ -57,6 +58,8 @@ __all__ = ["pileup", "coverage", "count_coverage", "select_reads", "engine_reads
 DEFAULT_FLAG_FILTER = DEFAULT_EXCLUDE_FLAGS
 
 _FPAIRED, _FPROPER, _FUNMAP, _FMUNMAP, _FREVERSE = 0x1, 0x2, 0x4, 0x8, 0x10
+_MATCH_OP = np.zeros(16, dtype=bool)
+_MATCH_OP[[0, 7, 8]] = True  # M = X
 
 
 def _resolve_region(reader, region):
@@ -236,7 +239,8 @@ def _tweak_pair(a_pos, a_ops, a_lens, a_seq, a_q, b_pos, b_ops, b_lens, b_seq, b
             b_q[b.iseq] = bmul * int(0.8 * qb)
 
 
-def engine_reads(batch, candidates: np.ndarray, *, max_depth: int = 8000, ignore_overlaps: bool = True):
+def engine_reads(batch, candidates: np.ndarray, *, max_depth: int = 8000, ignore_overlaps: bool = True,
+                 unchanged_qual_as_none: bool = False):
     """Which candidate reads htslib's pileup engine keeps, and their (overlap-adjusted) qualities.
 
     Parameters
@@ -249,6 +253,9 @@ def engine_reads(batch, candidates: np.ndarray, *, max_depth: int = 8000, ignore
         htslib ``maxcnt``; 0 = no cap.
     ignore_overlaps : bool
         Apply htslib's overlapping-mate quality adjustment.
+    unchanged_qual_as_none : bool
+        Return ``None`` instead of ``batch.qual`` when no quality changed
+        (a BAM batch then need not decode the qualities at all).
 
     Returns
     -------
@@ -258,18 +265,19 @@ def engine_reads(batch, candidates: np.ndarray, *, max_depth: int = 8000, ignore
     """
     cand = np.flatnonzero(candidates)
     kept = np.zeros(len(batch), dtype=bool)
-    qual = batch.qual
+    unchanged = None if unchanged_qual_as_none else batch.qual
     if not len(cand):
-        return kept, qual
+        return kept, unchanged
     need_depth = bool(max_depth) and len(cand) > max_depth
     if not need_depth and not ignore_overlaps:  # the engine keeps every candidate, qualities unchanged
         kept[cand] = True
-        return kept, qual
+        return kept, unchanged
     flag = batch.flag
     paired = ((flag & _FPROPER) != 0) & ((flag & _FMUNMAP) == 0)
     if not need_depth and not (ignore_overlaps and paired[cand].any()):
         kept[cand] = True
-        return kept, qual
+        return kept, unchanged
+    qual = batch.qual
     pos = batch.pos
     rlen_end = _raw_end(batch)
     if ignore_overlaps:
@@ -402,7 +410,8 @@ def pileup(reader_or_readers, region, *, min_base_quality: int = 13, min_mapping
         rid = rd.header.ref_id(contig)
         cand = select_reads(batch, rid, flag_filter=flag_filter, flag_require=flag_require,
                             min_mapping_quality=min_mapping_quality, ignore_orphans=ignore_orphans)
-        kept, qual = engine_reads(batch, cand, max_depth=max_depth, ignore_overlaps=ignore_overlaps)
+        kept, qual = engine_reads(batch, cand, max_depth=max_depth, ignore_overlaps=ignore_overlaps,
+                                  unchanged_qual_as_none=True)
         per_sample.append(_count_reads(batch, qual, start, length, use=kept, min_base_quality=min_base_quality,
                                        stranded=stranded, backend=backend))
     filters = dict(min_base_quality=int(min_base_quality), min_mapping_quality=int(min_mapping_quality),
@@ -416,11 +425,15 @@ def pileup(reader_or_readers, region, *, min_base_quality: int = 13, min_mapping
 
 def _count_reads(batch, qual, start: int, length: int, *, use=None, min_base_quality: int, stranded: bool = False,
                  backend: str = "auto", insertions: bool = True, deletions: bool = True,
-                 shift_padding: bool = False) -> np.ndarray:
+                 shift_padding: bool = False, match_blocks: bool = True, blocks=()) -> np.ndarray:
     """``(length, [2,] 7)`` int32 counts of the events of the reads ``use`` of ``batch`` (qualities ``qual``).
 
-    ``qual`` is aligned with ``batch.seq``.  ``shift_padding``: pysam
+    ``qual`` is aligned with ``batch.seq`` (None: ``batch.qual``).  ``shift_padding``: pysam
     ``count_coverage``'s reading of ``P`` ops (they move the read offset).
+    ``match_blocks``: with the numpy backend, reads aligned as one match
+    block are read as a matrix of their bases (no flat SEQ needed for them)
+    and handed to :func:`~.kernels.pileup.count_aligned_bases` as
+    ``blocks`` (already split off when ``blocks`` is given).
     """
     from .kernels._jax import resolve_backend
 
@@ -429,13 +442,21 @@ def _count_reads(batch, qual, start: int, length: int, *, use=None, min_base_qua
     use = np.ones(n, dtype=bool) if use is None else np.asarray(use, dtype=bool)
     reverse = (batch.flag & _FREVERSE) != 0
     pos = batch.pos
+    if backend == "numpy" and match_blocks and n and not np.any(pos[1:] < pos[:-1]):
+        groups = _match_block_groups(batch, use)
+        if groups:
+            return _count_with_blocks(batch, qual, start, length, use, groups, min_base_quality=min_base_quality,
+                                      stranded=stranded, insertions=insertions, deletions=deletions,
+                                      shift_padding=shift_padding)
+    if qual is None:
+        qual = batch.qual
     ops = expand_cigar(pos, batch.cigar, batch.cigar_offsets)
     args = (pos, batch.cigar, batch.cigar_offsets, batch.seq, batch.seq_offsets, qual)
     fast = tiled = np.zeros(n, dtype=bool)
     if backend == "numpy" and n and not np.any(pos[1:] < pos[:-1]):
         tiled = tiled_reads(ops, batch.seq_offsets)
         fast = tiled & use
-    if not fast.any():  # every read through the event table (the JAX kernel, or unsorted input)
+    if not fast.any() and not blocks:  # every read through the event table (the JAX kernel, or unsorted input)
         ev = pileup_events(*args, reverse=reverse, deletions=deletions, insertions=insertions,
                            ops=_ops_of(ops, use, n, shift_padding))
         return pileup_counts(ev, start, length, min_base_quality=min_base_quality, stranded=stranded,
@@ -443,7 +464,7 @@ def _count_reads(batch, qual, start: int, length: int, *, use=None, min_base_qua
     ns = 2 if stranded else 1
     counts = count_aligned_bases(ops, pos, batch.seq_offsets, batch.seq, qual, start, length, use=fast, tiled=tiled,
                                  min_base_quality=min_base_quality, reverse=reverse,
-                                 stranded=stranded).reshape(length, ns, N_BASES)
+                                 stranded=stranded, blocks=blocks).reshape(length, ns, N_BASES)
     parts = []
     if deletions or insertions:
         parts.append(pileup_events(*args, reverse=reverse, bases=False, deletions=deletions, insertions=insertions,
@@ -457,6 +478,55 @@ def _count_reads(batch, qual, start: int, length: int, *, use=None, min_base_qua
             pileup_counts_numpy(ev["ref_pos"], ev["base"], ev["qual"], ev["strand"], start, length,
                                 min_base_quality=min_base_quality, stranded=stranded, out=counts)
     return counts if stranded else counts.reshape(length, N_BASES)
+
+
+#: fewest reads of one length worth a matrix of their own
+_MIN_BLOCK_READS = 64
+
+
+def _match_block_groups(batch, use: np.ndarray) -> list:
+    """``[(length, read indices), ...]``: used reads whose CIGAR is one ``M``/``=``/``X`` op over all of SEQ.
+
+    Only lengths shared by at least :data:`_MIN_BLOCK_READS` such reads
+    (short-read files have one or a few lengths).
+    """
+    co = batch.cigar_offsets
+    one = (np.diff(co) == 1) & use
+    if not one.any():
+        return []
+    idx = np.flatnonzero(one)
+    cig = batch.cigar[co[idx]]
+    qlen = batch.seq_offsets[idx + 1] - batch.seq_offsets[idx]
+    ok = _MATCH_OP[cig & 15] & ((cig >> 4) == qlen) & (qlen > 0)
+    idx, qlen = idx[ok], qlen[ok]
+    if len(idx) < _MIN_BLOCK_READS:
+        return []
+    lengths, counts = np.unique(qlen, return_counts=True)
+    return [(int(L), idx[qlen == L]) for L, c in zip(lengths.tolist(), counts.tolist()) if c >= _MIN_BLOCK_READS]
+
+
+def _count_with_blocks(batch, qual, start, length, use, groups, *, min_base_quality, stranded, insertions,
+                       deletions, shift_padding) -> np.ndarray:
+    """:func:`_count_reads` with the match-block reads read as base matrices, the others through their CIGAR."""
+    thr = int(min_base_quality)
+    reverse = (batch.flag & _FREVERSE) != 0
+    rest = use.copy()
+    blocks = []
+    for width, rows in groups:
+        rest[rows] = False
+        if thr <= 0:
+            q = None
+        elif qual is None:
+            q = batch.qual_matrix(rows, width)
+        else:
+            q = row_block(qual, batch.seq_offsets[rows], width)
+        blocks.append((batch.pos[rows], batch.seq_matrix(rows, width, CATEGORY_OF_CODE), q, reverse[rows]))
+    idx = np.flatnonzero(rest)
+    sub = batch.take(idx)  # a BAM batch decodes SEQ for these reads only
+    sub_qual = sub.qual if qual is None else qual[_ragged_index(batch.seq_offsets, idx)]
+    return _count_reads(sub, sub_qual, start, length, min_base_quality=thr, stranded=stranded, backend="numpy",
+                        insertions=insertions, deletions=deletions, shift_padding=shift_padding,
+                        match_blocks=False, blocks=blocks)
 
 
 def _ops_of(ops: dict, reads: np.ndarray, n: int, shift_padding: bool) -> dict:

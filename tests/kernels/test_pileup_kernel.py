@@ -138,3 +138,37 @@ def test_tiled_reads__cigar_must_cover_seq_without_padding():
                                               (2, "4M", "ACG", [30] * 3), (3, "1M1P2M", "ACG", [30] * 3)])
     ops = cov.expand_cigar(pos, cig, coff)
     assert pk.tiled_reads(ops, soff).tolist() == [True, False, False, False]
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows=_random_reads(), data=st.data())
+def test_count_aligned_bases__match_blocks_equal_counting_through_the_cigar(rows, data):
+    # every used read whose CIGAR is one M/=/X op over its SEQ may be handed over as a block
+    # (a matrix of base categories); the table must not change, whatever the chunking
+    pos, cig, coff, seq, soff, qual = _reads(rows)
+    n = len(pos)
+    ops = cov.expand_cigar(pos, cig, coff)
+    use = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    reverse = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    start = data.draw(st.integers(0, 200))
+    length = data.draw(st.integers(0, 400))
+    mbq = data.draw(st.integers(0, 30))
+    stranded = data.draw(st.booleans())
+    chunk = data.draw(st.sampled_from([1, 7, 64, 1 << 18]))
+    want = pk.count_aligned_bases(ops, pos, soff, seq, qual, start, length, use=use, min_base_quality=mbq,
+                                  reverse=reverse, stranded=stranded)
+    qlen = np.diff(soff)
+    single = (np.diff(coff) == 1) & np.isin(cig[np.minimum(coff[:-1], len(cig) - 1)] & 15, [0, 7, 8])
+    single &= (cig[np.minimum(coff[:-1], len(cig) - 1)] >> 4) == qlen
+    moved = single & use & (qlen > 0) & np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    blocks = []
+    for width in np.unique(qlen[moved]).tolist():
+        rows_w = np.flatnonzero(moved & (qlen == width))
+        codes = np.stack([seq[soff[r]:soff[r + 1]] for r in rows_w])
+        cat = np.frombuffer(codes.tobytes().translate(bytes(pk.CATEGORY_OF_CODE) * 16), np.uint8).reshape(codes.shape)
+        q = np.stack([qual[soff[r]:soff[r + 1]] for r in rows_w])
+        blocks.append((pos[rows_w], cat, q, reverse[rows_w]))
+    got = pk.count_aligned_bases(ops, pos, soff, seq, qual, start, length, use=use & ~moved, min_base_quality=mbq,
+                                 reverse=reverse, stranded=stranded, blocks=blocks, chunk_bases=chunk)
+    assert got.shape == want.shape and got.dtype == np.int32
+    np.testing.assert_array_equal(got, want)

@@ -39,6 +39,7 @@ __all__ = [
     "BASE_LABELS",
     "tiled_reads",
     "count_aligned_bases",
+    "CATEGORY_OF_CODE",
     "N_BASES",
     "base_category",
     "pileup_events",
@@ -180,6 +181,9 @@ def pileup_events(pos, cigar, cigar_offsets, seq, seq_offsets, qual, *, reverse=
 
 
 _CAT = np.append(_CODE_TO_CAT.astype(np.uint8), np.full(240, 4, np.uint8)).tobytes()  # byte -> 0..4 (A C G T N)
+#: 4-bit base code -> base category (A C G T = 0..3, anything else N = 4), 16 bytes (``symbols`` of
+#: :meth:`AlignmentBatch.seq_matrix`)
+CATEGORY_OF_CODE = _CAT[:16]
 
 
 def tiled_reads(ops: dict, seq_offsets) -> np.ndarray:
@@ -208,17 +212,26 @@ def tiled_reads(ops: dict, seq_offsets) -> np.ndarray:
 
 def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: int, length: int, *,
                         use=None, tiled=None, min_base_quality: int = 0, reverse=None, stranded: bool = False,
-                        chunk_bases: int = 1 << 16) -> np.ndarray:
+                        blocks=(), out=None, chunk_bases: int = 1 << 16) -> np.ndarray:
     """Counts of aligned (``M = X``) bases per position in categories A, C, G, T, N, one pass over SEQ.
 
     Equal to :func:`pileup_counts_numpy` of the aligned-base events of
     :func:`pileup_events` for the reads that are used and that
     :func:`tiled_reads` accepts (the others count nothing here), but built
-    without an event table: every SEQ base gets its reference offset from the
-    CIGAR op that holds it (``numpy.repeat`` of one offset per op plus the
-    base's index); inserted and clipped bases, bases of reads not counted and
-    bases below ``min_base_quality`` fall into a discarded category; one
-    ``numpy.bincount`` per chunk of about ``chunk_bases`` bases counts them.
+    without an event table: every base gets a slot ``row * step + category``
+    in a ``(rows, [2,] 7)`` table and one ``numpy.bincount`` per chunk of
+    about ``chunk_bases`` bases (cut at read starts) counts them all.
+
+    * The reads of ``(ops, pos, seq_offsets, seq, qual)`` get each base's
+      reference offset from the CIGAR op that holds it (``numpy.repeat`` of
+      one offset per op plus the base's index in flat SEQ); inserted and
+      clipped bases and reads not counted fall into rows past the counted ones.
+    * ``blocks`` are more reads, each aligned as one match op over its whole
+      SEQ, so base ``i`` of read ``r`` is at ``pos[r] + i``: their slots come
+      from one broadcast over a ``(reads, bases)`` matrix of base codes
+      (which a BAM batch builds straight from the packed bases).
+
+    Bases below ``min_base_quality`` go to a discarded category.
 
     Parameters
     ----------
@@ -239,76 +252,155 @@ def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: in
     reverse : (n,) bool, optional
         Strand per read (for ``stranded``).
     stranded : bool
+    blocks : sequence of (pos, categories, qual, reverse)
+        ``pos`` (k,) ascending 0-based starts of reads whose CIGAR is one
+        ``M``/``=``/``X`` op covering SEQ; ``categories`` (k, L) uint8 their
+        bases as categories 0-4 (A C G T N: :data:`CATEGORY_OF_CODE` of the
+        4-bit codes); ``qual`` (k, L) uint8, or None when
+        ``min_base_quality`` is 0; ``reverse`` (k,) bool or None.
+    out : (length, 7) or (length, 2, 7) int32, optional
+        Table to add to.
     chunk_bases : int
 
     Returns
     -------
     (length, 7) int32, or (length, 2, 7) when ``stranded``
-        Columns :data:`BASE_LABELS`; ``del`` and ``ins`` are left 0.
+        Columns :data:`BASE_LABELS`; ``del`` and ``ins`` are left as they were.
 
     Raises
     ------
     ValueError
-        Positions are not sorted.
+        Positions are not sorted, or a block's shapes disagree.
     """
     length = _check(length)
     pos = np.asarray(pos, dtype=np.int64)
     so = np.asarray(seq_offsets, dtype=np.int64)
     n = len(pos)
     ns = 2 if stranded else 1
-    K = N_BASES  # the layout of the result; bases not counted go to the last slot, cleared at the end
-    out = np.zeros((length, ns, K), dtype=np.int32)
-    shape = (length, 2, K) if stranded else (length, K)
-    if not n or int(so[-1]) == int(so[0]):
-        return out.reshape(shape)
-    if np.any(pos[1:] < pos[:-1]):
-        raise ValueError("reads must be sorted by position")
-    good = tiled_reads(ops, so) if tiled is None else np.array(tiled, dtype=bool)
-    if use is not None:
-        good &= np.asarray(use, dtype=bool)
-    pieces = _pieces(ops, pos, so, good)
-    p_read, p_len, p_flat, p_ref, p_discard = pieces
-    strand = np.zeros(n, np.int64) if reverse is None or not stranded else np.asarray(reverse, dtype=np.int64)
-    p_shift = strand[p_read] * K  # strand slot, folded into each piece's offset
-    step = ns * K
-    seq = np.asarray(seq, dtype=np.uint8)
-    qual = np.asarray(qual, dtype=np.uint8)
+    K = N_BASES  # the layout of the result; bases not counted go to the last slot, dropped
+    if out is None:
+        out = np.zeros((length, 2, K) if stranded else (length, K), dtype=np.int32)
+    table = out.reshape(length, ns, K)
+    if not length:
+        return out
     thr = int(min_base_quality)
-    cuts = np.searchsorted(so, np.arange(int(so[0]), int(so[-1]), chunk_bases), "right") - 1
-    cuts = np.unique(np.concatenate([[0], cuts[cuts >= 0], [n]]))
-    piece_cut = np.searchsorted(p_read, cuts)
-    for k in range(len(cuts) - 1):
-        r0, r1 = int(cuts[k]), int(cuts[k + 1])
-        q0, q1 = int(piece_cut[k]), int(piece_cut[k + 1])
-        if r1 <= r0 or q1 <= q0:
-            continue
-        a, z = int(so[r0]), int(so[r1])
-        lo = int(pos[r0])
-        # row of each base = reference position - lo: the piece's first row plus the base's index in the
-        # piece; slot = row * step + strand * K + category (A C G T N = 0..4)
-        # bases not counted (clipped, inserted, reads left out) go to rows past the last one kept
-        disc = p_discard[q0:q1]
-        real = p_ref[q0:q1] - lo
-        ends = real + p_len[q0:q1]
-        real_end = int(ends[~disc].max()) if not disc.all() else 0  # rows the counted bases reach
-        first = max(region_start - lo, 0)  # rows of this chunk before the window
-        last = min(region_start + length - lo, real_end)
-        if last <= first:
-            continue
+    step = ns * K
+    groups = [_block_slots(b, thr, step, K, stranded) for b in blocks]
+    groups = [g for g in groups if len(g[0])]
+    pieces = None
+    if n and int(so[-1]) > int(so[0]):
+        if np.any(pos[1:] < pos[:-1]):
+            raise ValueError("reads must be sorted by position")
+        good = tiled_reads(ops, so) if tiled is None else np.array(tiled, dtype=bool)
+        if use is not None:
+            good &= np.asarray(use, dtype=bool)
+        if good.any():
+            strand = (np.zeros(n, np.int64) if reverse is None or not stranded
+                      else np.asarray(reverse, dtype=np.int64) * K)
+            pieces = _pieces(ops, pos, so, good) + (strand,)
+    if pieces is None and not groups:
+        return out
+    stop = region_start + length
+    for p0, p1 in _position_chunks(pos if pieces is not None else pos[:0], np.diff(so) if pieces is not None
+                                   else so[:0], groups, chunk_bases):
+        _tally_chunk(table, region_start, stop, p0, p1, pos, so, seq, qual, pieces, groups, thr, step, ns, K)
+    return out
+
+
+def _block_slots(block, thr: int, step: int, K: int, stranded: bool):
+    """``(pos, category matrix, column slots, strand slots)`` of one block of match-block reads."""
+    bpos, cat, bq, brev = block
+    bpos = np.asarray(bpos, dtype=np.int64)
+    cat = np.asarray(cat, dtype=np.uint8)
+    if cat.ndim != 2 or cat.shape[0] != len(bpos):
+        raise ValueError(f"block categories must be (reads, bases), got {cat.shape} for {len(bpos)} reads")
+    if np.any(bpos[1:] < bpos[:-1]):
+        raise ValueError("reads must be sorted by position")
+    if thr > 0:
+        if bq is None or np.shape(bq) != cat.shape:
+            raise ValueError("min_base_quality needs block qualities of the same shape as the categories")
+        cat = cat.copy()
+        np.putmask(cat, np.asarray(bq) < thr, K - 1)
+    strand = (np.zeros(len(bpos), np.int64) if brev is None or not stranded
+              else np.asarray(brev, dtype=np.int64) * K)
+    return bpos, cat, _scaled_arange(step, cat.shape[1]), strand
+
+
+def _position_chunks(pos, qlen, groups, chunk_bases: int) -> list:
+    """``[(p0, p1), ...]``: ranges of read start positions holding about ``chunk_bases`` bases each."""
+    starts = [pos] + [g[0] for g in groups]
+    sizes = [qlen] + [np.full(len(g[0]), g[1].shape[1], np.int64) for g in groups]
+    total = sum(int(x.sum()) for x in sizes)
+    lo = min(int(x[0]) for x in starts if len(x))
+    hi = max(int(x[-1]) for x in starts if len(x)) + 1
+    if total <= chunk_bases:
+        return [(lo, hi)]
+    allpos = np.concatenate(starts)
+    order = np.argsort(allpos, kind="stable")
+    allpos = allpos[order]
+    csum = np.cumsum(np.concatenate(sizes)[order])
+    at = np.searchsorted(csum, np.arange(chunk_bases, total, chunk_bases), "left")
+    cuts = np.unique(np.concatenate([[lo], allpos[np.minimum(at + 1, len(allpos) - 1)], [hi]]))
+    return list(zip(cuts[:-1].tolist(), cuts[1:].tolist()))
+
+
+def _tally_chunk(table, region_start, stop, p0, p1, pos, so, seq, qual, pieces, groups, thr, step, ns, K):
+    """Count the bases of the reads starting in ``[p0, p1)`` into ``table`` (one bincount)."""
+    lo = p0
+    if lo >= stop:
+        return
+    parts = []
+    real_end = 0
+    n_keys = 0
+    for bpos, cat, column, strand in groups:
+        a, z = np.searchsorted(bpos, [p0, p1])
+        if z > a:
+            rel = bpos[a:z] - lo
+            parts.append((rel * step + strand[a:z], cat[a:z], column))
+            real_end = max(real_end, int(rel[-1]) + cat.shape[1])
+            n_keys += (z - a) * cat.shape[1]
+    q0 = q1 = 0
+    if pieces is not None:
+        p_read, p_len, p_flat, p_ref, p_discard, strand = pieces
+        r0, r1 = np.searchsorted(pos, [p0, p1])
+        q0, q1 = np.searchsorted(p_read, [r0, r1])
+        if q1 > q0:
+            disc = p_discard[q0:q1]
+            real = p_ref[q0:q1] - lo
+            if not disc.all():
+                real_end = max(real_end, int((real + p_len[q0:q1])[~disc].max()))
+            a, z = int(so[r0]), int(so[r1])
+            n_keys += z - a
+    first = max(region_start - lo, 0)
+    last = min(stop - lo, real_end)
+    if last <= first:
+        return
+    keys = np.empty(n_keys, dtype=np.int64)
+    at = 0
+    for base, cat, column in parts:
+        m, width = cat.shape
+        view = keys[at: at + m * width].reshape(m, width)
+        np.add(cat, column, out=view, casting="unsafe")
+        view += base[:, None]
+        at += m * width
+    rows = real_end
+    if q1 > q0:
+        # bases not counted (clipped, inserted, reads left out) go to rows past real_end
         first_row = np.where(disc, real_end, real)
         rows = max(real_end, int((first_row + p_len[q0:q1]).max()))
         row0 = first_row - (p_flat[q0:q1] - a)
-        j = np.repeat(row0 * step + p_shift[q0:q1], p_len[q0:q1])
+        j = keys[at:]
+        j[:] = np.repeat(row0 * step + strand[p_read[q0:q1]], p_len[q0:q1])
         j += _scaled_arange(step, z - a)
-        code = np.frombuffer(bytearray(seq[a:z]).translate(_CAT), dtype=np.uint8)  # a writable copy
-        if thr > 0:  # bases below the quality threshold go to the last slot, cleared at the end
-            np.putmask(code, qual[a:z] < thr, K - 1)
+        code = np.frombuffer(np.asarray(seq[a:z], dtype=np.uint8).tobytes().translate(_CAT), dtype=np.uint8)
+        if thr > 0:
+            code = code.copy()
+            np.putmask(code, np.asarray(qual[a:z]) < thr, K - 1)
         j += code
-        cnt = np.bincount(j, minlength=rows * step).reshape(rows, ns, K)
-        dst = out[lo + first - region_start: lo + last - region_start]
-        np.add(dst, cnt[first:last], out=dst, casting="unsafe")
-    out[..., K - 1] = 0
-    return out.reshape(shape)
+    cnt = np.bincount(keys, minlength=rows * step).reshape(-1, ns, K)
+    cnt[:, :, K - 1] = 0
+    dst = table[lo + first - region_start: lo + last - region_start]
+    np.add(dst, cnt[first:last], out=dst, casting="unsafe")
 
 
 def _pieces(ops: dict, pos, so, good):

@@ -368,3 +368,34 @@ def test_decode_records__seq_ascii_straight_from_packed_bases_equals_codes_looku
     start = b.seq_offsets
     assert sub.seq_ascii.tobytes() == b"".join(want[start[i]:start[i + 1]].tobytes() for i in rows)
     assert b.seq_ascii.tobytes() == want.tobytes()  # the eager batch's lookup agrees
+
+
+@pytest.mark.parametrize("width", [1, 2, 7, 150, 151])
+def test_decode_records__seq_and_qual_matrices_straight_from_packed_bytes(width):
+    gen = np.random.default_rng(width)
+    lengths = [width, 3, width, width, 0, width]
+    n = len(lengths)
+    b = batch_from_columns(
+        ref_id=[0] * n, pos=list(range(n)), end=[0] * n, mapq=[60] * n, bin=[0] * n, flag=[0] * n,
+        next_ref_id=[-1] * n, next_pos=[-1] * n, tlen=[0] * n, name=[b"r%d" % i for i in range(n)],
+        cigar=[cigar_from_string(f"{k}M") if k else np.zeros(0, np.uint32) for k in lengths],
+        seq=[gen.integers(0, 16, k).astype(np.uint8) for k in lengths],
+        qual=[gen.integers(0, 42, k).astype(np.uint8) for k in lengths], aux=[b""] * n,
+    )
+    data, _ = encode_records(b)
+    rows = np.array([5, 0, 3])
+    want = np.stack([b.seq[b.seq_offsets[r]:b.seq_offsets[r + 1]] for r in rows])
+    want_q = np.stack([b.qual[b.seq_offsets[r]:b.seq_offsets[r + 1]] for r in rows])
+    symbols = bytes(range(100, 116))
+    lazy, _, _ = decode_records(data, final=True)
+    assert np.array_equal(lazy.seq_matrix(rows, width), want)
+    assert np.array_equal(lazy.seq_matrix(rows, width, symbols), want + 100)
+    assert np.array_equal(lazy.qual_matrix(rows, width), want_q)
+    assert "seq" in lazy.__dict__["_loaders"] and "qual" in lazy.__dict__["_loaders"]  # nothing flat was built
+    sub = lazy.take(np.array([0, 2, 3, 5]))  # still lazy; rows renumbered
+    assert np.array_equal(sub.seq_matrix(np.array([3, 0, 2]), width), want)
+    assert np.array_equal(b.seq_matrix(rows, width), want)  # the eager batch cuts its flat SEQ
+    assert np.array_equal(b.seq_matrix(rows, width, symbols), want + 100)
+    assert np.array_equal(b.qual_matrix(rows, width), want_q)
+    assert np.array_equal(lazy.seq, b.seq)  # once decoded, the flat arrays serve the matrices
+    assert np.array_equal(lazy.seq_matrix(rows, width, symbols), want + 100)

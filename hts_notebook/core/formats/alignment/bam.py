@@ -26,7 +26,7 @@ import numpy as np
 from ...bgzf import BgzfReader, RecordFileWriter
 from ...errors import FormatError, LimitExceededError, TruncatedFileError, format_offset
 from .bam_starts import find_record_starts, sequential_record_starts
-from .batch import REF_CONSUMING, AlignmentBatch, LazyAlignmentBatch
+from .batch import REF_CONSUMING, AlignmentBatch, LazyAlignmentBatch, row_block
 from .header import AlignmentHeader
 
 __all__ = [
@@ -463,6 +463,17 @@ def decode_records(
             return _unpack_seq(_take_ranges(u8, s, pl), ls, pl, pairs)
         return load
 
+    def seq_matrix(rows, width, symbols=None):  # reads of ``width`` bases, straight from the packed bytes
+        packed = row_block(u8, at("seq")[rows], (width + 1) // 2).tobytes()
+        high, low = _nibble_tables(bytes(range(16)) if symbols is None else bytes(symbols[:16]))
+        out = np.empty((len(rows), len(packed) // max(len(rows), 1), 2), dtype=np.uint8)
+        out[:, :, 0] = np.frombuffer(packed.translate(high), dtype=np.uint8).reshape(out.shape[:2])
+        out[:, :, 1] = np.frombuffer(packed.translate(low), dtype=np.uint8).reshape(out.shape[:2])
+        return out.reshape(len(rows), -1)[:, :width]
+
+    def qual_matrix(rows, width):
+        return row_block(u8, at("qual")[rows], width)
+
     def load_qual(rows):
         s, ls = pick(rows, at("qual"), l_seq)
         return _take_ranges(u8, s, ls)
@@ -489,7 +500,7 @@ def decode_records(
 
     loaders = {
         "name": load_name, "seq": seq_loader(_PAIR_CODES), "seq_ascii": seq_loader(_PAIR_ASCII),
-        "qual": load_qual, "aux": load_aux,
+        "qual": load_qual, "aux": load_aux, "seq_matrix": seq_matrix, "qual_matrix": qual_matrix,
         "cigar": load_cigar, "end": load_end,
         "name_offsets": offsets_of(lambda: l_read_name - 1), "cigar_offsets": offsets_of(lambda: n_cigar),
         "seq_offsets": offsets_of(lambda: l_seq), "aux_offsets": offsets_of(lambda: at("aux_len")),
@@ -517,6 +528,18 @@ def _diagnose_sizes(i: int, block_size, l_read_name, n_cigar, l_seq, fail) -> No
     if ls < 0:
         fail(i, f"l_seq={ls} is negative", "l_seq")
     fail(i, f"l_seq={ls} but block_size leaves {room - ln - 4 * nc} bytes", "l_seq")
+
+
+_NIBBLE_TABLES: dict = {}
+
+
+def _nibble_tables(symbols: bytes) -> tuple[bytes, bytes]:
+    """``bytes.translate`` tables: packed byte -> symbol of its high nibble, of its low nibble."""
+    tables = _NIBBLE_TABLES.get(symbols)
+    if tables is None:
+        tables = _NIBBLE_TABLES[symbols] = (bytes(symbols[b >> 4] for b in range(256)),
+                                            bytes(symbols[b & 15] for b in range(256)))
+    return tables
 
 
 def _pair_table(alphabet: bytes) -> np.ndarray:

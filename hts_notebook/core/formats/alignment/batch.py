@@ -48,6 +48,7 @@ __all__ = [
     "encode_seq",
     "decode_seq",
     "ragged_take",
+    "row_block",
 ]
 
 #: BAM 4-bit base codes (SAMv1 §4.2.3)
@@ -124,6 +125,22 @@ def ragged_take(values: np.ndarray, offsets: np.ndarray, idx: np.ndarray) -> tup
         return values[:0].copy(), new_off
     gather = np.repeat(starts - new_off[:-1], lens) + np.arange(new_off[-1], dtype=np.int64)
     return values[gather], new_off
+
+
+def row_block(u8: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
+    """``(len(starts), width)`` uint8 matrix whose row ``i`` is ``u8[starts[i]:starts[i] + width]``.
+
+    One row copy per start, through a strided view of ``u8`` (no per-byte
+    index array).  Starts must leave ``width`` bytes in ``u8``.
+    """
+    starts = np.asarray(starts, dtype=np.int64)
+    u8 = np.ascontiguousarray(u8, dtype=np.uint8)
+    if width <= 0 or not len(starts):
+        return np.zeros((len(starts), max(int(width), 0)), dtype=np.uint8)
+    if int(starts.min()) < 0 or int(starts.max()) + width > len(u8):
+        raise IndexError("row_block: a row runs outside the data")
+    src = np.ndarray(buffer=u8, dtype=np.uint8, shape=(len(u8) - width + 1, width), strides=(1, 1))
+    return src[starts]
 
 
 _FIXED = ("ref_id", "pos", "end", "mapq", "bin", "flag", "next_ref_id", "next_pos", "tlen")
@@ -215,6 +232,25 @@ class AlignmentBatch:
         these straight from the packed bases without building :attr:`seq`.
         """
         return _SEQ_DECODE[self.seq & 15]
+
+    def seq_matrix(self, rows, width: int, symbols: bytes | None = None) -> np.ndarray:
+        """4-bit base codes of reads ``rows`` as a ``(len(rows), width)`` uint8 matrix.
+
+        Every read in ``rows`` must have ``width`` bases (``l_seq``); row ``i``
+        holds the codes (:data:`SEQ_ALPHABET` indices) of read ``rows[i]``, or
+        ``symbols[code]`` when ``symbols`` (16 bytes) is given.  A BAM batch
+        builds it straight from the packed bases, without decoding
+        :attr:`seq` for the whole batch.
+        """
+        block = row_block(self.seq, self.seq_offsets[np.asarray(rows, dtype=np.int64)], width)
+        if symbols is None:
+            return block
+        table = bytes(symbols[:16]) * 16
+        return np.frombuffer(block.tobytes().translate(table), dtype=np.uint8).reshape(block.shape)
+
+    def qual_matrix(self, rows, width: int) -> np.ndarray:
+        """Qualities of reads ``rows`` (each of ``width`` bases) as a ``(len(rows), width)`` uint8 matrix."""
+        return row_block(self.qual, self.seq_offsets[np.asarray(rows, dtype=np.int64)], width)
 
     # -- convenience views (not for hot paths) ------------------------
     def names(self) -> list[str]:
@@ -314,6 +350,20 @@ class LazyAlignmentBatch(AlignmentBatch):
             d["_value_seq_ascii"] = value
         return value
 
+    def seq_matrix(self, rows, width: int, symbols: bytes | None = None) -> np.ndarray:  # noqa: D102
+        d = self.__dict__
+        direct = d["_loaders"].get("seq_matrix")
+        if direct is not None and d.get("_value_seq") is None:
+            return direct(np.asarray(rows, dtype=np.int64), int(width), symbols)
+        return AlignmentBatch.seq_matrix(self, rows, width, symbols)
+
+    def qual_matrix(self, rows, width: int) -> np.ndarray:  # noqa: D102 - documented on AlignmentBatch
+        d = self.__dict__
+        direct = d["_loaders"].get("qual_matrix")
+        if direct is not None and d.get("_value_qual") is None:
+            return direct(np.asarray(rows, dtype=np.int64), int(width))
+        return AlignmentBatch.qual_matrix(self, rows, width)
+
     def __repr__(self) -> str:
         return f"LazyAlignmentBatch(n={len(self)}, pending={sorted(self.__dict__['_loaders'])})"
 
@@ -341,10 +391,11 @@ class LazyAlignmentBatch(AlignmentBatch):
                 lens = o[idx + 1] - o[idx]
                 kw[off] = np.zeros(len(idx) + 1, dtype=np.int64)
                 np.cumsum(lens, out=kw[off][1:])
-        loaders = {key: (lambda rows, f=f, idx=idx: f(idx if rows is None else idx[rows]))
+        loaders = {key: (lambda rows, *args, f=f, idx=idx: f(idx if rows is None else idx[rows], *args))
                    for key, f in pending.items() if key not in kw}
-        if "seq" not in loaders:
-            loaders.pop("seq_ascii", None)
+        for direct, field in (("seq_ascii", "seq"), ("seq_matrix", "seq"), ("qual_matrix", "qual")):
+            if field not in loaders:
+                loaders.pop(direct, None)
         return LazyAlignmentBatch(loaders, **kw)
 
 
