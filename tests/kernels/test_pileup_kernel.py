@@ -172,3 +172,22 @@ def test_count_aligned_bases__match_blocks_equal_counting_through_the_cigar(rows
                                  reverse=reverse, stranded=stranded, blocks=blocks, chunk_bases=chunk)
     assert got.shape == want.shape and got.dtype == np.int32
     np.testing.assert_array_equal(got, want)
+
+
+def test_count_aligned_bases__sparse_blocks_without_the_ramp_count_the_same(monkeypatch):
+    # reads far apart (a span beyond _RAMP_SPAN) take the broadcast path; same table either way
+    rng = np.random.default_rng(7)
+    pos = np.sort(rng.integers(0, 5000, 40))
+    cat = rng.integers(0, 5, (40, 30)).astype(np.uint8)
+    rev = rng.random(40) < 0.5
+    empty = cov.expand_cigar(np.zeros(0, np.int64), np.zeros(0, np.uint32), np.zeros(1, np.int64))
+    args = (empty, np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.uint8), np.zeros(0, np.uint8),
+            100, 4000)
+    for stranded in (False, True):
+        want = pk.count_aligned_bases(*args, blocks=[(pos, cat, None, rev)], stranded=stranded)
+        monkeypatch.setattr(pk, "_RAMP_SPAN", 0)
+        got = pk.count_aligned_bases(*args, blocks=[(pos, cat, None, rev)], stranded=stranded)
+        monkeypatch.undo()
+        np.testing.assert_array_equal(got, want)
+        assert want[..., :5].sum() == sum(int(((p + np.arange(30) >= 100) & (p + np.arange(30) < 4100)).sum())
+                                          for p in pos)

@@ -344,24 +344,26 @@ def _position_chunks(pos, qlen, groups, chunk_bases: int) -> list:
     return list(zip(cuts[:-1].tolist(), cuts[1:].tolist()))
 
 
+#: longest span (positions) of the reads of one chunk for which block slots are cut from a cached ramp
+_RAMP_SPAN = 1 << 21
+
+
 def _tally_chunk(table, region_start, stop, p0, p1, pos, so, seq, qual, pieces, groups, thr, step, ns, K):
-    """Count the bases of the reads starting in ``[p0, p1)`` into ``table`` (one bincount)."""
+    """Count the bases of the reads starting in ``[p0, p1)`` into ``table``."""
     lo = p0
     if lo >= stop:
         return
     parts = []
     real_end = 0
-    n_keys = 0
     for bpos, cat, column, strand in groups:
         a, z = np.searchsorted(bpos, [p0, p1])
         if z > a:
             rel = bpos[a:z] - lo
-            parts.append((rel * step + strand[a:z], cat[a:z], column))
+            parts.append((rel, cat[a:z], column, strand[a:z]))
             real_end = max(real_end, int(rel[-1]) + cat.shape[1])
-            n_keys += (z - a) * cat.shape[1]
     q0 = q1 = 0
     if pieces is not None:
-        p_read, p_len, p_flat, p_ref, p_discard, strand = pieces
+        p_read, p_len, p_flat, p_ref, p_discard, p_strand = pieces
         r0, r1 = np.searchsorted(pos, [p0, p1])
         q0, q1 = np.searchsorted(p_read, [r0, r1])
         if q1 > q0:
@@ -369,35 +371,53 @@ def _tally_chunk(table, region_start, stop, p0, p1, pos, so, seq, qual, pieces, 
             real = p_ref[q0:q1] - lo
             if not disc.all():
                 real_end = max(real_end, int((real + p_len[q0:q1])[~disc].max()))
-            a, z = int(so[r0]), int(so[r1])
-            n_keys += z - a
     first = max(region_start - lo, 0)
     last = min(stop - lo, real_end)
     if last <= first:
         return
-    keys = np.empty(n_keys, dtype=np.int64)
-    at = 0
-    for base, cat, column in parts:
-        m, width = cat.shape
-        view = keys[at: at + m * width].reshape(m, width)
-        np.add(cat, column, out=view, casting="unsafe")
-        view += base[:, None]
-        at += m * width
     rows = real_end
+    piece_keys = None
     if q1 > q0:
         # bases not counted (clipped, inserted, reads left out) go to rows past real_end
         first_row = np.where(disc, real_end, real)
         rows = max(real_end, int((first_row + p_len[q0:q1]).max()))
+        a, z = int(so[r0]), int(so[r1])
         row0 = first_row - (p_flat[q0:q1] - a)
-        j = keys[at:]
-        j[:] = np.repeat(row0 * step + strand[p_read[q0:q1]], p_len[q0:q1])
-        j += _scaled_arange(step, z - a)
+        piece_keys = np.repeat(row0 * step + p_strand[p_read[q0:q1]], p_len[q0:q1])
+        piece_keys += _scaled_arange(step, z - a)
         code = np.frombuffer(np.asarray(seq[a:z], dtype=np.uint8).tobytes().translate(_CAT), dtype=np.uint8)
         if thr > 0:
             code = code.copy()
             np.putmask(code, np.asarray(qual[a:z]) < thr, K - 1)
-        j += code
-    cnt = np.bincount(keys, minlength=rows * step).reshape(-1, ns, K)
+        piece_keys += code
+    # one bincount over the slots of every part: block slots written into one buffer with the pieces'
+    n_keys = sum(c.size for _, c, _, _ in parts) + (0 if piece_keys is None else len(piece_keys))
+    keys = None if len(parts) == 1 and piece_keys is None else np.empty(n_keys, dtype=np.int64)
+    at = 0
+    for rel, cat, column, strand in parts:
+        width = cat.shape[1]
+        if ns > 1:  # the strand slot rides on the category (0..6, +7 on the reverse strand)
+            cat = cat + (strand // K).astype(np.uint8)[:, None] * np.uint8(K)
+        if int(rel[-1]) + width <= _RAMP_SPAN:
+            # row r of the slots is ramp[rel[r]: rel[r] + width] (one row copy) plus the categories
+            ramp = _scaled_arange(step, int(rel[-1]) + width)
+            base = np.lib.stride_tricks.as_strided(ramp, shape=(len(ramp) - width + 1, width),
+                                                   strides=(ramp.strides[0],) * 2, writeable=False)[rel]
+        else:  # very sparse reads: no ramp as long as their span
+            base = column + (rel * step)[:, None]
+        if keys is None:
+            keys = base
+            np.add(keys, cat, out=keys, casting="unsafe")
+        else:
+            np.add(base, cat, out=keys[at: at + cat.size].reshape(cat.shape), casting="unsafe")
+        at += cat.size
+    if piece_keys is not None:
+        if keys is None:
+            keys = piece_keys
+        else:
+            keys[at:] = piece_keys
+    cnt = np.bincount(keys.reshape(-1), minlength=rows * step)
+    cnt = cnt.reshape(-1, ns, K)
     cnt[:, :, K - 1] = 0
     dst = table[lo + first - region_start: lo + last - region_start]
     np.add(dst, cnt[first:last], out=dst, casting="unsafe")

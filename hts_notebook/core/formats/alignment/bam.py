@@ -409,7 +409,18 @@ def decode_records(
     def pick(rows, *arrays):
         return arrays if rows is None else tuple(a[rows] for a in arrays)
 
-    def load_cigar(rows):
+    cigar_memo: dict = {}
+
+    def load_cigar(rows):  # all rows once (``end`` and ``cigar`` both need them), cut for subsets
+        whole = cigar_memo.get("all")
+        if whole is not None:
+            return whole if rows is None else _take_cigar(whole, offsets_of(lambda: n_cigar)(None), rows)
+        cig = decode_cigar(rows)
+        if rows is None:
+            cigar_memo["all"] = cig
+        return cig
+
+    def decode_cigar(rows):
         cs, nc = pick(rows, at("cigar"), n_cigar)
         idx, offs = _ragged_index(cs, nc)  # one index per op; ops are 4 bytes apart
         if not idx.size:
@@ -514,6 +525,12 @@ def decode_records(
         flag=flag, **eager,
     )
     return batch, starts, consumed
+
+
+def _take_cigar(cigar: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The ops of records ``rows`` (flat, in row order) from all records' ops."""
+    idx, _ = _ragged_index(offsets[rows], offsets[rows + 1] - offsets[rows])
+    return cigar[idx]
 
 
 def _diagnose_sizes(i: int, block_size, l_read_name, n_cigar, l_seq, fail) -> None:
