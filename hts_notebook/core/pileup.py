@@ -47,7 +47,7 @@ import numpy as np
 from .errors import RegionError
 from .formats.alignment.batch import row_block
 from .kernels.coverage import DEFAULT_EXCLUDE_FLAGS, expand_cigar
-from .kernels.pileup import (CATEGORY_OF_CODE, N_BASES, count_aligned_bases, pileup_counts, pileup_counts_numpy,
+from .kernels.pileup import (CATEGORY_OF_CODE, MATCH_OPS, N_BASES, count_aligned_bases, pileup_counts, pileup_counts_numpy,
                              pileup_events, tiled_reads)
 from .region import parse_region
 
@@ -58,8 +58,6 @@ __all__ = ["pileup", "coverage", "count_coverage", "select_reads", "engine_reads
 DEFAULT_FLAG_FILTER = DEFAULT_EXCLUDE_FLAGS
 
 _FPAIRED, _FPROPER, _FUNMAP, _FMUNMAP, _FREVERSE = 0x1, 0x2, 0x4, 0x8, 0x10
-_MATCH_OP = np.zeros(16, dtype=bool)
-_MATCH_OP[[0, 7, 8]] = True  # M = X
 
 
 def _resolve_region(reader, region):
@@ -425,15 +423,15 @@ def pileup(reader_or_readers, region, *, min_base_quality: int = 13, min_mapping
 
 def _count_reads(batch, qual, start: int, length: int, *, use=None, min_base_quality: int, stranded: bool = False,
                  backend: str = "auto", insertions: bool = True, deletions: bool = True,
-                 shift_padding: bool = False, match_blocks: bool = True, blocks=()) -> np.ndarray:
+                 shift_padding: bool = False, blocks=()) -> np.ndarray:
     """``(length, [2,] 7)`` int32 counts of the events of the reads ``use`` of ``batch`` (qualities ``qual``).
 
     ``qual`` is aligned with ``batch.seq`` (None: ``batch.qual``).  ``shift_padding``: pysam
     ``count_coverage``'s reading of ``P`` ops (they move the read offset).
-    ``match_blocks``: with the numpy backend, reads aligned as one match
-    block are read as a matrix of their bases (no flat SEQ needed for them)
-    and handed to :func:`~.kernels.pileup.count_aligned_bases` as
-    ``blocks`` (already split off when ``blocks`` is given).
+    With the numpy backend, reads aligned as one match block are read as a
+    matrix of their bases (no flat SEQ needed for them) and handed to
+    :func:`~.kernels.pileup.count_aligned_bases` as ``blocks``; a call that
+    is given ``blocks`` has them split off already.
     """
     from .kernels._jax import resolve_backend
 
@@ -442,7 +440,7 @@ def _count_reads(batch, qual, start: int, length: int, *, use=None, min_base_qua
     use = np.ones(n, dtype=bool) if use is None else np.asarray(use, dtype=bool)
     reverse = (batch.flag & _FREVERSE) != 0
     pos = batch.pos
-    if backend == "numpy" and match_blocks and n and not np.any(pos[1:] < pos[:-1]):
+    if backend == "numpy" and not blocks and n and not np.any(pos[1:] < pos[:-1]):
         groups = _match_block_groups(batch, use)
         if groups:
             return _count_with_blocks(batch, qual, start, length, use, groups, min_base_quality=min_base_quality,
@@ -497,7 +495,7 @@ def _match_block_groups(batch, use: np.ndarray) -> list:
     idx = np.flatnonzero(one)
     cig = batch.cigar[co[idx]]
     qlen = batch.seq_offsets[idx + 1] - batch.seq_offsets[idx]
-    ok = _MATCH_OP[cig & 15] & ((cig >> 4) == qlen) & (qlen > 0)
+    ok = MATCH_OPS[cig & 15] & ((cig >> 4) == qlen) & (qlen > 0)
     idx, qlen = idx[ok], qlen[ok]
     if len(idx) < _MIN_BLOCK_READS:
         return []
@@ -525,8 +523,7 @@ def _count_with_blocks(batch, qual, start, length, use, groups, *, min_base_qual
     sub = batch.take(idx)  # a BAM batch decodes SEQ for these reads only
     sub_qual = sub.qual if qual is None else qual[_ragged_index(batch.seq_offsets, idx)]
     return _count_reads(sub, sub_qual, start, length, min_base_quality=thr, stranded=stranded, backend="numpy",
-                        insertions=insertions, deletions=deletions, shift_padding=shift_padding,
-                        match_blocks=False, blocks=blocks)
+                        insertions=insertions, deletions=deletions, shift_padding=shift_padding, blocks=blocks)
 
 
 def _ops_of(ops: dict, reads: np.ndarray, n: int, shift_padding: bool) -> dict:

@@ -108,12 +108,8 @@ def _random_reads(draw):
     return rows
 
 
-@settings(max_examples=80, deadline=None)
-@given(rows=_random_reads(), data=st.data())
-def test_count_aligned_bases__equals_event_counts_of_tiled_reads(rows, data):
-    pos, cig, coff, seq, soff, qual = _reads(rows)
-    n = len(pos)
-    ops = cov.expand_cigar(pos, cig, coff)
+def _count_case(data, n: int):
+    """Drawn settings of a count: used reads, strands, window, quality threshold, strandedness, chunk size."""
     use = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
     reverse = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
     start = data.draw(st.integers(0, 200))
@@ -121,6 +117,16 @@ def test_count_aligned_bases__equals_event_counts_of_tiled_reads(rows, data):
     mbq = data.draw(st.integers(0, 30))
     stranded = data.draw(st.booleans())
     chunk = data.draw(st.sampled_from([1, 7, 64, 1 << 18]))
+    return use, reverse, start, length, mbq, stranded, chunk
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows=_random_reads(), data=st.data())
+def test_count_aligned_bases__equals_event_counts_of_tiled_reads(rows, data):
+    pos, cig, coff, seq, soff, qual = _reads(rows)
+    n = len(pos)
+    ops = cov.expand_cigar(pos, cig, coff)
+    use, reverse, start, length, mbq, stranded, chunk = _count_case(data, n)
     got = pk.count_aligned_bases(ops, pos, soff, seq, qual, start, length, use=use, min_base_quality=mbq,
                                  reverse=reverse, stranded=stranded, chunk_bases=chunk)
     counted = use & pk.tiled_reads(ops, soff)
@@ -148,13 +154,7 @@ def test_count_aligned_bases__match_blocks_equal_counting_through_the_cigar(rows
     pos, cig, coff, seq, soff, qual = _reads(rows)
     n = len(pos)
     ops = cov.expand_cigar(pos, cig, coff)
-    use = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
-    reverse = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
-    start = data.draw(st.integers(0, 200))
-    length = data.draw(st.integers(0, 400))
-    mbq = data.draw(st.integers(0, 30))
-    stranded = data.draw(st.booleans())
-    chunk = data.draw(st.sampled_from([1, 7, 64, 1 << 18]))
+    use, reverse, start, length, mbq, stranded, chunk = _count_case(data, n)
     want = pk.count_aligned_bases(ops, pos, soff, seq, qual, start, length, use=use, min_base_quality=mbq,
                                   reverse=reverse, stranded=stranded)
     qlen = np.diff(soff)

@@ -40,6 +40,7 @@ __all__ = [
     "tiled_reads",
     "count_aligned_bases",
     "CATEGORY_OF_CODE",
+    "MATCH_OPS",
     "N_BASES",
     "base_category",
     "pileup_events",
@@ -57,8 +58,9 @@ DEL, INS = 5, 6
 _CODE_TO_CAT = np.full(16, 4, dtype=np.int8)
 _CODE_TO_CAT[[1, 2, 4, 8]] = [0, 1, 2, 3]
 
-_MATCH = np.zeros(16, dtype=bool)
-_MATCH[[0, 7, 8]] = True  # M = X
+#: CIGAR op code -> is it an aligned-base op (``M``, ``=``, ``X``)
+MATCH_OPS = np.zeros(16, dtype=bool)
+MATCH_OPS[[0, 7, 8]] = True
 _REF_OP = np.zeros(16, dtype=bool)
 _REF_OP[[0, 2, 3, 7, 8]] = True  # M D N = X
 
@@ -137,7 +139,7 @@ def pileup_events(pos, cigar, cigar_offsets, seq, seq_offsets, qual, *, reverse=
         return b, q
 
     if bases:
-        rows, within = _per_base(ops, _MATCH[op] & (length > 0))
+        rows, within = _per_base(ops, MATCH_OPS[op] & (length > 0))
         read = ops["read"][rows]
         qpos = ops["query_start"][rows] + within
         b, q = lookup(read, qpos)
@@ -159,7 +161,7 @@ def pileup_events(pos, cigar, cigar_offsets, seq, seq_offsets, qual, *, reverse=
         valid = after < k
         same[valid] = ops["read"][after[valid]] == ops["read"][valid]
         opn = np.where(valid, op[np.minimum(after, k - 1)], 255)
-        sel = same & (opn == 1) & ((_MATCH[op]) | (op == 2)) & (length > 0)
+        sel = same & (opn == 1) & ((MATCH_OPS[op]) | (op == 2)) & (length > 0)
         rows = np.flatnonzero(sel)
         read = ops["read"][rows]
         last = ops["ref_start"][rows] + length[rows] - 1
@@ -308,7 +310,7 @@ def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: in
 
 
 def _block_slots(block, thr: int, step: int, K: int, stranded: bool):
-    """``(pos, category matrix, column slots, strand slots)`` of one block of match-block reads."""
+    """``(pos, slot offset matrix, column slots)`` of one block: category, + K on the reverse strand."""
     bpos, cat, bq, brev = block
     bpos = np.asarray(bpos, dtype=np.int64)
     cat = np.asarray(cat, dtype=np.uint8)
@@ -321,9 +323,9 @@ def _block_slots(block, thr: int, step: int, K: int, stranded: bool):
             raise ValueError("min_base_quality needs block qualities of the same shape as the categories")
         cat = cat.copy()
         np.putmask(cat, np.asarray(bq) < thr, K - 1)
-    strand = (np.zeros(len(bpos), np.int64) if brev is None or not stranded
-              else np.asarray(brev, dtype=np.int64) * K)
-    return bpos, cat, _scaled_arange(step, cat.shape[1]), strand
+    if stranded and brev is not None:  # the strand slot rides on the category: 0..6, +7 on the reverse strand
+        cat = cat + np.asarray(brev, dtype=np.uint8)[:, None] * np.uint8(K)
+    return bpos, cat, _scaled_arange(step, cat.shape[1])
 
 
 def _position_chunks(pos, qlen, groups, chunk_bases: int) -> list:
@@ -355,11 +357,11 @@ def _tally_chunk(table, region_start, stop, p0, p1, pos, so, seq, qual, pieces, 
         return
     parts = []
     real_end = 0
-    for bpos, cat, column, strand in groups:
+    for bpos, cat, column in groups:
         a, z = np.searchsorted(bpos, [p0, p1])
         if z > a:
             rel = bpos[a:z] - lo
-            parts.append((rel, cat[a:z], column, strand[a:z]))
+            parts.append((rel, cat[a:z], column))
             real_end = max(real_end, int(rel[-1]) + cat.shape[1])
     q0 = q1 = 0
     if pieces is not None:
@@ -391,13 +393,11 @@ def _tally_chunk(table, region_start, stop, p0, p1, pos, so, seq, qual, pieces, 
             np.putmask(code, np.asarray(qual[a:z]) < thr, K - 1)
         piece_keys += code
     # one bincount over the slots of every part: block slots written into one buffer with the pieces'
-    n_keys = sum(c.size for _, c, _, _ in parts) + (0 if piece_keys is None else len(piece_keys))
+    n_keys = sum(c.size for _, c, _ in parts) + (0 if piece_keys is None else len(piece_keys))
     keys = None if len(parts) == 1 and piece_keys is None else np.empty(n_keys, dtype=np.int64)
     at = 0
-    for rel, cat, column, strand in parts:
+    for rel, cat, column in parts:
         width = cat.shape[1]
-        if ns > 1:  # the strand slot rides on the category (0..6, +7 on the reverse strand)
-            cat = cat + (strand // K).astype(np.uint8)[:, None] * np.uint8(K)
         if int(rel[-1]) + width <= _RAMP_SPAN:
             # row r of the slots is ramp[rel[r]: rel[r] + width] (one row copy) plus the categories
             ramp = _scaled_arange(step, int(rel[-1]) + width)
@@ -436,7 +436,7 @@ def _pieces(ops: dict, pos, so, good):
         idx = np.flatnonzero(sel)
         read, ln = ops["read"][idx], ops["length"][idx]
         flat = so[read] + ops["query_start"][idx]
-        return read, ln, flat, ops["ref_start"][idx], ~_MATCH[op[idx]]
+        return read, ln, flat, ops["ref_start"][idx], ~MATCH_OPS[op[idx]]
     per_read = np.bincount(ops["read"], weights=sel, minlength=n).astype(np.int64)
     per_read[~good] = 1
     start = np.cumsum(per_read) - per_read
@@ -452,7 +452,7 @@ def _pieces(ops: dict, pos, so, good):
     at = start[r] + rank
     read[at], ln[at] = r, ops["length"][idx]
     flat[at] = so[r] + ops["query_start"][idx]
-    discard[at] = ~_MATCH[op[idx]]
+    discard[at] = ~MATCH_OPS[op[idx]]
     ref[at] = ops["ref_start"][idx]
     other = np.flatnonzero(~good)
     at = start[other]

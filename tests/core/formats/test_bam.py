@@ -345,17 +345,24 @@ def test_bam_writer__level1_roundtrip(tmp_path):
     assert _samtools("view", "--no-PG", out) == _samtools("view", "--no-PG", src)
 
 
-@pytest.mark.parametrize("lengths", [[150, 150, 150], [0, 1, 2, 3, 151, 7, 0, 64]])
-def test_decode_records__seq_ascii_straight_from_packed_bases_equals_codes_lookup(lengths):
-    gen = np.random.default_rng(len(lengths))
+def _all_match_batch(lengths, *, seed: int, random_qual: bool = False):
+    """Reads of the given lengths, CIGAR ``<len>M``, random base codes (qualities 30 or random)."""
+    gen = np.random.default_rng(seed)
     n = len(lengths)
-    b = batch_from_columns(
+    seq = [gen.integers(0, 16, k).astype(np.uint8) for k in lengths]
+    qual = [gen.integers(0, 42, k).astype(np.uint8) if random_qual else np.full(k, 30, np.uint8) for k in lengths]
+    return batch_from_columns(
         ref_id=[0] * n, pos=list(range(n)), end=[0] * n, mapq=[60] * n, bin=[0] * n, flag=[0] * n,
         next_ref_id=[-1] * n, next_pos=[-1] * n, tlen=[0] * n, name=[b"r%d" % i for i in range(n)],
         cigar=[cigar_from_string(f"{k}M") if k else np.zeros(0, np.uint32) for k in lengths],
-        seq=[gen.integers(0, 16, k).astype(np.uint8) for k in lengths],
-        qual=[np.full(k, 30, np.uint8) for k in lengths], aux=[b""] * n,
+        seq=seq, qual=qual, aux=[b""] * n,
     )
+
+
+@pytest.mark.parametrize("lengths", [[150, 150, 150], [0, 1, 2, 3, 151, 7, 0, 64]])
+def test_decode_records__seq_ascii_straight_from_packed_bases_equals_codes_lookup(lengths):
+    n = len(lengths)
+    b = _all_match_batch(lengths, seed=len(lengths))
     data, _ = encode_records(b)
     want = np.frombuffer(b"=ACMGRSVTWYHKDBN", np.uint8)[b.seq]
     lazy, _, _ = decode_records(data, final=True)
@@ -372,16 +379,7 @@ def test_decode_records__seq_ascii_straight_from_packed_bases_equals_codes_looku
 
 @pytest.mark.parametrize("width", [1, 2, 7, 150, 151])
 def test_decode_records__seq_and_qual_matrices_straight_from_packed_bytes(width):
-    gen = np.random.default_rng(width)
-    lengths = [width, 3, width, width, 0, width]
-    n = len(lengths)
-    b = batch_from_columns(
-        ref_id=[0] * n, pos=list(range(n)), end=[0] * n, mapq=[60] * n, bin=[0] * n, flag=[0] * n,
-        next_ref_id=[-1] * n, next_pos=[-1] * n, tlen=[0] * n, name=[b"r%d" % i for i in range(n)],
-        cigar=[cigar_from_string(f"{k}M") if k else np.zeros(0, np.uint32) for k in lengths],
-        seq=[gen.integers(0, 16, k).astype(np.uint8) for k in lengths],
-        qual=[gen.integers(0, 42, k).astype(np.uint8) for k in lengths], aux=[b""] * n,
-    )
+    b = _all_match_batch([width, 3, width, width, 0, width], seed=width, random_qual=True)
     data, _ = encode_records(b)
     rows = np.array([5, 0, 3])
     want = np.stack([b.seq[b.seq_offsets[r]:b.seq_offsets[r + 1]] for r in rows])

@@ -26,7 +26,7 @@ import numpy as np
 from ...bgzf import BgzfReader, RecordFileWriter
 from ...errors import FormatError, LimitExceededError, TruncatedFileError, format_offset
 from .bam_starts import find_record_starts, sequential_record_starts
-from .batch import REF_CONSUMING, AlignmentBatch, LazyAlignmentBatch, row_block
+from .batch import REF_CONSUMING, AlignmentBatch, LazyAlignmentBatch, ragged_take, row_block
 from .header import AlignmentHeader
 
 __all__ = [
@@ -184,12 +184,11 @@ def _take_ranges(u8: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> np.nda
     for length in uniq.tolist():
         if length == 0:
             continue
-        sel = np.flatnonzero(lens == length)
-        src = np.ndarray(buffer=u8, dtype=np.uint8, shape=(len(u8) - length + 1, length), strides=(1, 1))
         if len(uniq) == 1:
-            return src[starts].reshape(-1)
+            return row_block(u8, starts, length).reshape(-1)
+        sel = np.flatnonzero(lens == length)
         dst = np.ndarray(buffer=out, dtype=np.uint8, shape=(total - length + 1, length), strides=(1, 1))
-        dst[offsets[sel]] = src[starts[sel]]
+        dst[offsets[sel]] = row_block(u8, starts[sel], length)
     return out
 
 
@@ -414,7 +413,7 @@ def decode_records(
     def load_cigar(rows):  # all rows once (``end`` and ``cigar`` both need them), cut for subsets
         whole = cigar_memo.get("all")
         if whole is not None:
-            return whole if rows is None else _take_cigar(whole, offsets_of(lambda: n_cigar)(None), rows)
+            return whole if rows is None else ragged_take(whole, offsets_of(lambda: n_cigar)(None), rows)[0]
         cig = decode_cigar(rows)
         if rows is None:
             cigar_memo["all"] = cig
@@ -475,9 +474,10 @@ def decode_records(
         return load
 
     def seq_matrix(rows, width, symbols=None):  # reads of ``width`` bases, straight from the packed bytes
-        packed = row_block(u8, at("seq")[rows], (width + 1) // 2).tobytes()
+        packed_width = (width + 1) // 2
+        packed = row_block(u8, at("seq")[rows], packed_width).tobytes()
         high, low = _nibble_tables(bytes(range(16)) if symbols is None else bytes(symbols[:16]))
-        out = np.empty((len(rows), len(packed) // max(len(rows), 1), 2), dtype=np.uint8)
+        out = np.empty((len(rows), packed_width, 2), dtype=np.uint8)
         out[:, :, 0] = np.frombuffer(packed.translate(high), dtype=np.uint8).reshape(out.shape[:2])
         out[:, :, 1] = np.frombuffer(packed.translate(low), dtype=np.uint8).reshape(out.shape[:2])
         return out.reshape(len(rows), -1)[:, :width]
@@ -525,12 +525,6 @@ def decode_records(
         flag=flag, **eager,
     )
     return batch, starts, consumed
-
-
-def _take_cigar(cigar: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """The ops of records ``rows`` (flat, in row order) from all records' ops."""
-    idx, _ = _ragged_index(offsets[rows], offsets[rows + 1] - offsets[rows])
-    return cigar[idx]
 
 
 def _diagnose_sizes(i: int, block_size, l_read_name, n_cigar, l_seq, fail) -> None:
