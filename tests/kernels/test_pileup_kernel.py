@@ -174,8 +174,8 @@ def test_count_aligned_bases__match_blocks_equal_counting_through_the_cigar(rows
     np.testing.assert_array_equal(got, want)
 
 
-def test_count_aligned_bases__sparse_blocks_without_the_ramp_count_the_same(monkeypatch):
-    # reads far apart (a span beyond _RAMP_SPAN) take the broadcast path; same table either way
+def test_count_aligned_bases__blocks_cut_into_short_runs_count_the_same(monkeypatch):
+    # blocks split into runs by span (_BLOCK_SPAN) and by chunk_bases give the same table as one run
     rng = np.random.default_rng(7)
     pos = np.sort(rng.integers(0, 5000, 40))
     cat = rng.integers(0, 5, (40, 30)).astype(np.uint8)
@@ -185,9 +185,14 @@ def test_count_aligned_bases__sparse_blocks_without_the_ramp_count_the_same(monk
             100, 4000)
     for stranded in (False, True):
         want = pk.count_aligned_bases(*args, blocks=[(pos, cat, None, rev)], stranded=stranded)
-        monkeypatch.setattr(pk, "_RAMP_SPAN", 0)
-        got = pk.count_aligned_bases(*args, blocks=[(pos, cat, None, rev)], stranded=stranded)
+        monkeypatch.setattr(pk, "_BLOCK_SPAN", 64)
+        got = pk.count_aligned_bases(*args, blocks=[(pos, cat, None, rev)], stranded=stranded, chunk_bases=100)
         monkeypatch.undo()
         np.testing.assert_array_equal(got, want)
-        assert want[..., :5].sum() == sum(int(((p + np.arange(30) >= 100) & (p + np.arange(30) < 4100)).sum())
-                                          for p in pos)
+        # every base of every read, scattered one by one
+        x = (pos[:, None] + np.arange(30)).ravel()
+        inside = (x >= 100) & (x < 4100)
+        strand = np.repeat(rev, 30) if stranded else np.zeros(x.size, bool)
+        ref = np.zeros((4000, 2, 7), np.int32)
+        np.add.at(ref, (x[inside] - 100, strand[inside].astype(int), cat.ravel()[inside]), 1)
+        np.testing.assert_array_equal(want, ref if stranded else ref[:, 0])

@@ -214,26 +214,29 @@ def tiled_reads(ops: dict, seq_offsets) -> np.ndarray:
 
 def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: int, length: int, *,
                         use=None, tiled=None, min_base_quality: int = 0, reverse=None, stranded: bool = False,
-                        blocks=(), out=None, chunk_bases: int = 1 << 16) -> np.ndarray:
+                        blocks=(), out=None, chunk_bases: int = 1 << 20) -> np.ndarray:
     """Counts of aligned (``M = X``) bases per position in categories A, C, G, T, N, one pass over SEQ.
 
     Equal to :func:`pileup_counts_numpy` of the aligned-base events of
     :func:`pileup_events` for the reads that are used and that
     :func:`tiled_reads` accepts (the others count nothing here), but built
-    without an event table: every base gets a slot ``row * step + category``
-    in a ``(rows, [2,] 7)`` table and one ``numpy.bincount`` per chunk of
-    about ``chunk_bases`` bases (cut at read starts) counts them all.
+    without an event table:
 
     * The reads of ``(ops, pos, seq_offsets, seq, qual)`` get each base's
-      reference offset from the CIGAR op that holds it (``numpy.repeat`` of
-      one offset per op plus the base's index in flat SEQ); inserted and
-      clipped bases and reads not counted fall into rows past the counted ones.
+      table slot ``position * step + category`` from the CIGAR op that holds
+      it (``numpy.repeat`` of one offset per op plus the base's index in
+      flat SEQ); inserted and clipped bases and reads not counted are
+      dropped; the slots are added with ``numpy.add.at``.
     * ``blocks`` are more reads, each aligned as one match op over its whole
-      SEQ, so base ``i`` of read ``r`` is at ``pos[r] + i``: their slots come
-      from one broadcast over a ``(reads, bases)`` matrix of base codes
-      (which a BAM batch builds straight from the packed bases).
+      SEQ, so base ``i`` of read ``r`` is at ``pos[r] + i``.  They are
+      counted against a guess of the base at each position (the base some
+      read shows there): the depth of the block reads goes to the guessed
+      category, and only the bases that differ from the guess (sequencing
+      errors and variants, a few per cent) are moved one by one.  The
+      ``(reads, bases)`` matrices of base categories come straight from the
+      packed BAM bases.
 
-    Bases below ``min_base_quality`` go to a discarded category.
+    Bases below ``min_base_quality`` are not counted.
 
     Parameters
     ----------
@@ -261,8 +264,9 @@ def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: in
         4-bit codes); ``qual`` (k, L) uint8, or None when
         ``min_base_quality`` is 0; ``reverse`` (k,) bool or None.
     out : (length, 7) or (length, 2, 7) int32, optional
-        Table to add to.
+        C-contiguous table to add to.
     chunk_bases : int
+        Bases handled per step (bounds the scratch memory).
 
     Returns
     -------
@@ -272,45 +276,51 @@ def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: in
     Raises
     ------
     ValueError
-        Positions are not sorted, or a block's shapes disagree.
+        Positions are not sorted, a block's shapes disagree, or ``out`` is
+        not a C-contiguous int32 table of the right shape.
     """
     length = _check(length)
     pos = np.asarray(pos, dtype=np.int64)
     so = np.asarray(seq_offsets, dtype=np.int64)
     n = len(pos)
     ns = 2 if stranded else 1
-    K = N_BASES  # the layout of the result; bases not counted go to the last slot, dropped
+    K = N_BASES  # the layout of the result
+    shape = (length, 2, K) if stranded else (length, K)
     if out is None:
-        out = np.zeros((length, 2, K) if stranded else (length, K), dtype=np.int32)
-    table = out.reshape(length, ns, K)
+        out = np.zeros(shape, dtype=np.int32)
+    elif out.shape != shape or out.dtype != np.int32 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous int32 array of shape {shape}")
     if not length:
         return out
+    flat = out.reshape(-1)  # slot = position * step + strand * K + category
     thr = int(min_base_quality)
     step = ns * K
-    groups = [_block_slots(b, thr, step, K, stranded) for b in blocks]
-    groups = [g for g in groups if len(g[0])]
-    pieces = None
-    if n and int(so[-1]) > int(so[0]):
-        if np.any(pos[1:] < pos[:-1]):
-            raise ValueError("reads must be sorted by position")
-        good = tiled_reads(ops, so) if tiled is None else np.array(tiled, dtype=bool)
-        if use is not None:
-            good &= np.asarray(use, dtype=bool)
-        if good.any():
-            strand = (np.zeros(n, np.int64) if reverse is None or not stranded
-                      else np.asarray(reverse, dtype=np.int64) * K)
-            pieces = _pieces(ops, pos, so, good) + (strand,)
-    if pieces is None and not groups:
+    chunk_bases = max(int(chunk_bases), 1)
+    for block in blocks:
+        for bpos, cat, strand_slot in _block_parts(block, thr, K, stranded):
+            _tally_block(flat, region_start, length, step, strand_slot, bpos, cat, chunk_bases)
+    if not n or int(so[-1]) <= int(so[0]):
         return out
-    stop = region_start + length
-    for p0, p1 in _position_chunks(pos if pieces is not None else pos[:0], np.diff(so) if pieces is not None
-                                   else so[:0], groups, chunk_bases):
-        _tally_chunk(table, region_start, stop, p0, p1, pos, so, seq, qual, pieces, groups, thr, step, ns, K)
+    if np.any(pos[1:] < pos[:-1]):
+        raise ValueError("reads must be sorted by position")
+    good = tiled_reads(ops, so) if tiled is None else np.array(tiled, dtype=bool)
+    if use is not None:
+        good &= np.asarray(use, dtype=bool)
+    if not good.any():
+        return out
+    strand = (np.zeros(n, np.int64) if reverse is None or not stranded
+              else np.asarray(reverse, dtype=np.int64) * K)
+    pieces = _pieces(ops, pos, so, good) + (strand,)
+    # reads in runs of about chunk_bases bases (a read is never split)
+    cuts = np.unique(np.concatenate([[0], np.searchsorted(so, np.arange(int(so[0]), int(so[-1]), chunk_bases),
+                                                          "right") - 1, [n]]))
+    for r0, r1 in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
+        _tally_pieces(flat, region_start, length, step, r0, r1, so, seq, qual, pieces, thr, K)
     return out
 
 
-def _block_slots(block, thr: int, step: int, K: int, stranded: bool):
-    """``(pos, slot offset matrix, column slots)`` of one block: category, + K on the reverse strand."""
+def _block_parts(block, thr: int, K: int, stranded: bool):
+    """``[(pos, categories, strand slot), ...]`` of one block: low-quality bases as ``K - 1``, split by strand."""
     bpos, cat, bq, brev = block
     bpos = np.asarray(bpos, dtype=np.int64)
     cat = np.asarray(cat, dtype=np.uint8)
@@ -318,109 +328,89 @@ def _block_slots(block, thr: int, step: int, K: int, stranded: bool):
         raise ValueError(f"block categories must be (reads, bases), got {cat.shape} for {len(bpos)} reads")
     if np.any(bpos[1:] < bpos[:-1]):
         raise ValueError("reads must be sorted by position")
+    if not len(bpos) or not cat.shape[1]:
+        return []
     if thr > 0:
         if bq is None or np.shape(bq) != cat.shape:
             raise ValueError("min_base_quality needs block qualities of the same shape as the categories")
         cat = cat.copy()
         np.putmask(cat, np.asarray(bq) < thr, K - 1)
-    if stranded and brev is not None:  # the strand slot rides on the category: 0..6, +7 on the reverse strand
-        cat = cat + np.asarray(brev, dtype=np.uint8)[:, None] * np.uint8(K)
-    return bpos, cat, _scaled_arange(step, cat.shape[1])
+    if not stranded or brev is None:
+        return [(bpos, cat, 0)]
+    rev = np.asarray(brev, dtype=bool)
+    return [(bpos[rows], cat[rows], s * K) for s, rows in ((0, ~rev), (1, rev)) if rows.any()]
 
 
-def _position_chunks(pos, qlen, groups, chunk_bases: int) -> list:
-    """``[(p0, p1), ...]``: ranges of read start positions holding about ``chunk_bases`` bases each."""
-    starts = [pos] + [g[0] for g in groups]
-    sizes = [qlen] + [np.full(len(g[0]), g[1].shape[1], np.int64) for g in groups]
-    total = sum(int(x.sum()) for x in sizes)
-    lo = min(int(x[0]) for x in starts if len(x))
-    hi = max(int(x[-1]) for x in starts if len(x)) + 1
-    if total <= chunk_bases:
-        return [(lo, hi)]
-    allpos = np.concatenate(starts)
-    order = np.argsort(allpos, kind="stable")
-    allpos = allpos[order]
-    csum = np.cumsum(np.concatenate(sizes)[order])
-    at = np.searchsorted(csum, np.arange(chunk_bases, total, chunk_bases), "left")
-    cuts = np.unique(np.concatenate([[lo], allpos[np.minimum(at + 1, len(allpos) - 1)], [hi]]))
-    return list(zip(cuts[:-1].tolist(), cuts[1:].tolist()))
+#: widest span (positions) of the block reads counted in one step
+_BLOCK_SPAN = 1 << 21
 
 
-#: longest span (positions) of the reads of one chunk for which block slots are cut from a cached ramp
-_RAMP_SPAN = 1 << 21
+def _tally_block(flat, region_start: int, length: int, step: int, strand_slot: int, bpos, cat, chunk_bases: int):
+    """Add reads aligned as one match block (``cat`` (k, L), starts ``bpos``) to the flat count table.
+
+    Per run of reads: ``guess`` is the category some read shows at each
+    position (rows written in order, the last one stays); the number of
+    reads covering a position goes to its guessed category, and every base
+    that differs from the guess is moved from the guess to its own category.
+    Category ``K - 1`` (bases below the quality threshold) is never counted.
+    """
+    k, L = cat.shape
+    K = N_BASES
+    stop = region_start + length
+    per = max(1, chunk_bases // L)
+    a = 0
+    while a < k:
+        lo = int(bpos[a])
+        z = max(a + 1, min(k, a + per, int(np.searchsorted(bpos, lo + _BLOCK_SPAN - L, "right"))))
+        rows, c = bpos[a:z], cat[a:z]
+        a = z
+        if lo >= stop:
+            break
+        span = int(rows[-1]) - lo + L
+        x0, x1 = max(region_start - lo, 0), min(stop - lo, span)
+        if x1 <= x0:
+            continue
+        rel = rows - lo
+        guess = np.zeros(span, np.uint8)
+        view = np.lib.stride_tricks.as_strided(guess, shape=(span - L + 1, L), strides=(1, 1))
+        view[rel] = c
+        np.putmask(guess, guess == K - 1, 0)  # a dropped base is no guess: those bases count as differing
+        differ = np.flatnonzero(c != view[rel])
+        starts = np.cumsum(np.bincount(rel, minlength=span), dtype=np.int32)
+        depth = starts.copy()
+        depth[L:] -= starts[:-L]  # reads covering each position
+        base_slot = (lo - region_start) * step + strand_slot
+        np.add.at(flat, _scaled_arange(step, x1)[x0:] + guess[x0:x1] + base_slot, depth[x0:x1])
+        if len(differ):
+            r = differ // L
+            x = rel[r] + (differ - r * L)
+            got = c.reshape(-1)[differ]
+            keep = (x >= x0) & (x < x1)
+            x, got = x[keep], got[keep]
+            at = x * step + base_slot
+            np.add.at(flat, at + guess[x], np.int32(-1))
+            counted = got != K - 1
+            np.add.at(flat, at[counted] + got[counted], np.int32(1))
 
 
-def _tally_chunk(table, region_start, stop, p0, p1, pos, so, seq, qual, pieces, groups, thr, step, ns, K):
-    """Count the bases of the reads starting in ``[p0, p1)`` into ``table``."""
-    lo = p0
-    if lo >= stop:
+def _tally_pieces(flat, region_start: int, length: int, step: int, r0: int, r1: int, so, seq, qual, pieces,
+                  thr: int, K: int):
+    """Add the aligned bases of reads ``r0:r1`` (cut into :func:`_pieces`) to the flat count table."""
+    p_read, p_len, p_flat, p_ref, p_discard, p_strand = pieces
+    q0, q1 = np.searchsorted(p_read, [r0, r1])
+    if q1 <= q0:
         return
-    parts = []
-    real_end = 0
-    for bpos, cat, column in groups:
-        a, z = np.searchsorted(bpos, [p0, p1])
-        if z > a:
-            rel = bpos[a:z] - lo
-            parts.append((rel, cat[a:z], column))
-            real_end = max(real_end, int(rel[-1]) + cat.shape[1])
-    q0 = q1 = 0
-    if pieces is not None:
-        p_read, p_len, p_flat, p_ref, p_discard, p_strand = pieces
-        r0, r1 = np.searchsorted(pos, [p0, p1])
-        q0, q1 = np.searchsorted(p_read, [r0, r1])
-        if q1 > q0:
-            disc = p_discard[q0:q1]
-            real = p_ref[q0:q1] - lo
-            if not disc.all():
-                real_end = max(real_end, int((real + p_len[q0:q1])[~disc].max()))
-    first = max(region_start - lo, 0)
-    last = min(stop - lo, real_end)
-    if last <= first:
-        return
-    rows = real_end
-    piece_keys = None
-    if q1 > q0:
-        # bases not counted (clipped, inserted, reads left out) go to rows past real_end
-        first_row = np.where(disc, real_end, real)
-        rows = max(real_end, int((first_row + p_len[q0:q1]).max()))
-        a, z = int(so[r0]), int(so[r1])
-        row0 = first_row - (p_flat[q0:q1] - a)
-        piece_keys = np.repeat(row0 * step + p_strand[p_read[q0:q1]], p_len[q0:q1])
-        piece_keys += _scaled_arange(step, z - a)
-        code = np.frombuffer(np.asarray(seq[a:z], dtype=np.uint8).tobytes().translate(_CAT), dtype=np.uint8)
-        if thr > 0:
-            code = code.copy()
-            np.putmask(code, np.asarray(qual[a:z]) < thr, K - 1)
-        piece_keys += code
-    # one bincount over the slots of every part: block slots written into one buffer with the pieces'
-    n_keys = sum(c.size for _, c, _ in parts) + (0 if piece_keys is None else len(piece_keys))
-    keys = None if len(parts) == 1 and piece_keys is None else np.empty(n_keys, dtype=np.int64)
-    at = 0
-    for rel, cat, column in parts:
-        width = cat.shape[1]
-        if int(rel[-1]) + width <= _RAMP_SPAN:
-            # row r of the slots is ramp[rel[r]: rel[r] + width] (one row copy) plus the categories
-            ramp = _scaled_arange(step, int(rel[-1]) + width)
-            base = np.lib.stride_tricks.as_strided(ramp, shape=(len(ramp) - width + 1, width),
-                                                   strides=(ramp.strides[0],) * 2, writeable=False)[rel]
-        else:  # very sparse reads: no ramp as long as their span
-            base = column + (rel * step)[:, None]
-        if keys is None:
-            keys = base
-            np.add(keys, cat, out=keys, casting="unsafe")
-        else:
-            np.add(base, cat, out=keys[at: at + cat.size].reshape(cat.shape), casting="unsafe")
-        at += cat.size
-    if piece_keys is not None:
-        if keys is None:
-            keys = piece_keys
-        else:
-            keys[at:] = piece_keys
-    cnt = np.bincount(keys.reshape(-1), minlength=rows * step)
-    cnt = cnt.reshape(-1, ns, K)
-    cnt[:, :, K - 1] = 0
-    dst = table[lo + first - region_start: lo + last - region_start]
-    np.add(dst, cnt[first:last], out=dst, casting="unsafe")
+    a, z = int(so[r0]), int(so[r1])
+    # slot of the piece's first base minus its index in flat SEQ: slots of all bases are a repeat plus a ramp
+    row0 = np.where(p_discard[q0:q1], -(1 << 40), p_ref[q0:q1] - region_start) - (p_flat[q0:q1] - a)
+    slots = np.repeat(row0 * step + p_strand[p_read[q0:q1]], p_len[q0:q1])
+    slots += _scaled_arange(step, z - a)
+    code = np.frombuffer(np.asarray(seq[a:z], dtype=np.uint8).tobytes().translate(_CAT), dtype=np.uint8)
+    keep = (slots >= 0) & (slots < length * step)
+    if thr > 0:
+        keep &= np.asarray(qual[a:z]) >= thr
+    slots += code
+    np.add.at(flat, slots[keep], np.int32(1))
 
 
 def _pieces(ops: dict, pos, so, good):
