@@ -298,7 +298,7 @@ def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: in
     chunk_bases = max(int(chunk_bases), 1)
     for block in blocks:
         for bpos, cat, strand_slot in _block_parts(block, thr, K, stranded):
-            _tally_block(flat, region_start, length, step, strand_slot, bpos, cat, chunk_bases)
+            _tally_block(flat, region_start, length, step, strand_slot, bpos, cat, chunk_bases, thr > 0)
     if not n or int(so[-1]) <= int(so[0]):
         return out
     if np.any(pos[1:] < pos[:-1]):
@@ -335,6 +335,7 @@ def _block_parts(block, thr: int, K: int, stranded: bool):
             raise ValueError("min_base_quality needs block qualities of the same shape as the categories")
         cat = cat.copy()
         np.putmask(cat, np.asarray(bq) < thr, K - 1)
+    cat = np.ascontiguousarray(cat)
     if not stranded or brev is None:
         return [(bpos, cat, 0)]
     rev = np.asarray(brev, dtype=bool)
@@ -345,14 +346,16 @@ def _block_parts(block, thr: int, K: int, stranded: bool):
 _BLOCK_SPAN = 1 << 21
 
 
-def _tally_block(flat, region_start: int, length: int, step: int, strand_slot: int, bpos, cat, chunk_bases: int):
+def _tally_block(flat, region_start: int, length: int, step: int, strand_slot: int, bpos, cat, chunk_bases: int,
+                 dropped: bool):
     """Add reads aligned as one match block (``cat`` (k, L), starts ``bpos``) to the flat count table.
 
     Per run of reads: ``guess`` is the category some read shows at each
     position (rows written in order, the last one stays); the number of
     reads covering a position goes to its guessed category, and every base
     that differs from the guess is moved from the guess to its own category.
-    Category ``K - 1`` (bases below the quality threshold) is never counted.
+    Category ``K - 1`` (bases below the quality threshold; ``dropped`` says
+    there may be some) is never counted.
     """
     k, L = cat.shape
     K = N_BASES
@@ -374,13 +377,19 @@ def _tally_block(flat, region_start: int, length: int, step: int, strand_slot: i
         guess = np.zeros(span, np.uint8)
         view = np.lib.stride_tricks.as_strided(guess, shape=(span - L + 1, L), strides=(1, 1))
         view[rel] = c
-        np.putmask(guess, guess == K - 1, 0)  # a dropped base is no guess: those bases count as differing
+        if dropped:  # a dropped base is no guess: such bases count as differing
+            np.putmask(guess, guess == K - 1, 0)
         differ = np.flatnonzero(c != view[rel])
-        starts = np.cumsum(np.bincount(rel, minlength=span), dtype=np.int32)
-        depth = starts.copy()
-        depth[L:] -= starts[:-L]  # reads covering each position
+        edges = np.zeros(span + 1, np.int32)
+        np.add.at(edges, rel, np.int32(1))
+        np.add.at(edges, rel + L, np.int32(-1))
+        depth = np.cumsum(edges[x0:x1], dtype=np.int32)  # reads covering each position
+        if x0:
+            depth += np.int32(edges[:x0].sum())
         base_slot = (lo - region_start) * step + strand_slot
-        np.add.at(flat, _scaled_arange(step, x1)[x0:] + guess[x0:x1] + base_slot, depth[x0:x1])
+        slots = _scaled_arange(step, x1)[x0:] + guess[x0:x1]
+        slots += base_slot
+        flat[slots] += depth  # one slot per position: no repeated index
         if len(differ):
             r = differ // L
             x = rel[r] + (differ - r * L)

@@ -474,13 +474,9 @@ def decode_records(
         return load
 
     def seq_matrix(rows, width, symbols=None):  # reads of ``width`` bases, straight from the packed bytes
-        packed_width = (width + 1) // 2
-        packed = row_block(u8, at("seq")[rows], packed_width).tobytes()
-        high, low = _nibble_tables(bytes(range(16)) if symbols is None else bytes(symbols[:16]))
-        out = np.empty((len(rows), packed_width, 2), dtype=np.uint8)
-        out[:, :, 0] = np.frombuffer(packed.translate(high), dtype=np.uint8).reshape(out.shape[:2])
-        out[:, :, 1] = np.frombuffer(packed.translate(low), dtype=np.uint8).reshape(out.shape[:2])
-        return out.reshape(len(rows), -1)[:, :width]
+        packed = row_block(u8, at("seq")[rows], (width + 1) // 2)
+        pairs = _PAIR_CODES if symbols is None else _pair_table(bytes(symbols[:16]))
+        return np.take(pairs, packed).view(np.uint8).reshape(len(rows), -1)[:, :width]
 
     def qual_matrix(rows, width):
         return row_block(u8, at("qual")[rows], width)
@@ -541,23 +537,17 @@ def _diagnose_sizes(i: int, block_size, l_read_name, n_cigar, l_seq, fail) -> No
     fail(i, f"l_seq={ls} but block_size leaves {room - ln - 4 * nc} bytes", "l_seq")
 
 
-_NIBBLE_TABLES: dict = {}
-
-
-def _nibble_tables(symbols: bytes) -> tuple[bytes, bytes]:
-    """``bytes.translate`` tables: packed byte -> symbol of its high nibble, of its low nibble."""
-    tables = _NIBBLE_TABLES.get(symbols)
-    if tables is None:
-        tables = _NIBBLE_TABLES[symbols] = (bytes(symbols[b >> 4] for b in range(256)),
-                                            bytes(symbols[b & 15] for b in range(256)))
-    return tables
-
-
 def _pair_table(alphabet: bytes) -> np.ndarray:
     """uint16 per packed byte: the symbol of its high nibble in the low byte, of its low nibble in the high byte."""
-    a = np.frombuffer(alphabet, dtype=np.uint8).astype(np.uint16)
-    b = np.arange(256)
-    return (a[b >> 4] | (a[b & 15] << 8)).astype("<u2")
+    table = _PAIR_TABLES.get(alphabet)
+    if table is None:
+        a = np.frombuffer(alphabet, dtype=np.uint8).astype(np.uint16)
+        b = np.arange(256)
+        table = _PAIR_TABLES[alphabet] = (a[b >> 4] | (a[b & 15] << 8)).astype("<u2")
+    return table
+
+
+_PAIR_TABLES: dict = {}
 
 
 #: packed byte -> its two base codes / its two ASCII bases, as one little-endian uint16
