@@ -499,6 +499,8 @@ def _match_block_groups(batch, use: np.ndarray) -> list:
     idx, qlen = idx[ok], qlen[ok]
     if len(idx) < _MIN_BLOCK_READS:
         return []
+    if qlen.min() == qlen.max():  # one read length (the usual short-read file)
+        return [(int(qlen[0]), idx)]
     lengths, counts = np.unique(qlen, return_counts=True)
     return [(int(L), idx[qlen == L]) for L, c in zip(lengths.tolist(), counts.tolist()) if c >= _MIN_BLOCK_READS]
 

@@ -286,6 +286,7 @@ def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: in
     ns = 2 if stranded else 1
     K = N_BASES  # the layout of the result
     shape = (length, 2, K) if stranded else (length, K)
+    fresh = out is None  # all zeros: the first block's guessed bases may be written, not added
     if out is None:
         out = np.zeros(shape, dtype=np.int32)
     elif out.shape != shape or out.dtype != np.int32 or not out.flags.c_contiguous:
@@ -298,7 +299,8 @@ def count_aligned_bases(ops: dict, pos, seq_offsets, seq, qual, region_start: in
     chunk_bases = max(int(chunk_bases), 1)
     for block in blocks:
         for bpos, cat, strand_slot in _block_parts(block, thr, K, stranded):
-            _tally_block(flat, region_start, length, step, strand_slot, bpos, cat, chunk_bases, thr > 0)
+            _tally_block(flat, region_start, length, step, strand_slot, bpos, cat, chunk_bases, thr > 0, fresh)
+            fresh = False
     if not n or int(so[-1]) <= int(so[0]):
         return out
     if np.any(pos[1:] < pos[:-1]):
@@ -347,7 +349,7 @@ _BLOCK_SPAN = 1 << 21
 
 
 def _tally_block(flat, region_start: int, length: int, step: int, strand_slot: int, bpos, cat, chunk_bases: int,
-                 dropped: bool):
+                 dropped: bool, fresh: bool = False):
     """Add reads aligned as one match block (``cat`` (k, L), starts ``bpos``) to the flat count table.
 
     Per run of reads: ``guess`` is the category some read shows at each
@@ -355,7 +357,8 @@ def _tally_block(flat, region_start: int, length: int, step: int, strand_slot: i
     reads covering a position goes to its guessed category, and every base
     that differs from the guess is moved from the guess to its own category.
     Category ``K - 1`` (bases below the quality threshold; ``dropped`` says
-    there may be some) is never counted.
+    there may be some) is never counted.  ``fresh``: the table is all zeros,
+    so the first run's guessed bases are written rather than added.
     """
     k, L = cat.shape
     K = N_BASES
@@ -389,7 +392,11 @@ def _tally_block(flat, region_start: int, length: int, step: int, strand_slot: i
         base_slot = (lo - region_start) * step + strand_slot
         slots = _scaled_arange(step, x1)[x0:] + guess[x0:x1]
         slots += base_slot
-        flat[slots] += depth  # one slot per position: no repeated index
+        if fresh:  # one slot per position: no repeated index
+            flat[slots] = depth
+            fresh = False
+        else:
+            flat[slots] += depth
         if len(differ):
             r = differ // L
             x = rel[r] + (differ - r * L)
