@@ -5,10 +5,9 @@ Everything here uses 0-based half-open coordinates.
 from __future__ import annotations
 
 import os
-import stat
-from collections import OrderedDict
 
 from ..errors import FormatError, MissingIndexError, TruncatedFileError
+from ..filecache import IdentityCache, file_identity
 from .bai import parse_bai, read_bai, write_bai
 from .binning import (
     bin_bot,
@@ -89,7 +88,7 @@ def find_index(data_path, kind: str = "bai") -> str | None:
     return None
 
 
-_INDEX_CACHE: "OrderedDict" = OrderedDict()
+_INDEX_CACHE = IdentityCache(16)
 
 
 def load_index(path) -> BinningIndex:
@@ -118,16 +117,11 @@ def load_index(path) -> BinningIndex:
         From the readers.
     """
     p = os.fspath(path)
-    try:
-        st = os.stat(p)
-    except OSError:
-        st = None
-    if st is None or not stat.S_ISREG(st.st_mode):
+    key = file_identity(p)
+    if key is None:
         raise MissingIndexError("index file not found", path=p, field="path")
-    key = (os.path.realpath(p), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     hit = _INDEX_CACHE.get(key)
     if hit is not None:
-        _INDEX_CACHE.move_to_end(key)
         return hit
     with open(p, "rb") as fh:
         head = fh.read(4)
@@ -138,9 +132,7 @@ def load_index(path) -> BinningIndex:
     else:
         index = None
     if index is not None:
-        _INDEX_CACHE[key] = index
-        while len(_INDEX_CACHE) > 16:
-            _INDEX_CACHE.popitem(last=False)
+        _INDEX_CACHE.put(key, index)
         return index
     if len(head) < 4:
         raise TruncatedFileError(f"index has only {len(head)} bytes", path=p, offset=0, field="magic")

@@ -17,15 +17,19 @@ import numpy as np
 
 from ...bgzf import BgzfReader, RecordStream, split_voffset
 from ...errors import FormatError, MissingIndexError
+from ...filecache import IdentityCache, file_identity
 from ...region import MAX_POSITION, Region, parse_region
 from ...source import sniff_format
 from .bam import decode_records, read_bam_header
 from .bam_starts import find_record_starts
 from .batch import AlignmentBatch
+from .header import AlignmentHeader
 
 __all__ = ["AlignmentFile"]
 
 _BAM_FORMATS = ("bam", "bgzf:bam")
+#: header text, reference list and first-record offset of BAM files opened before
+_BAM_HEADERS = IdentityCache(32)
 _SAM_FORMATS = ("sam", "bgzf:sam", "gzip:sam")
 #: compressed bytes inflated per step of a whole-file scan
 SCAN_CHUNK = 16 << 20
@@ -82,13 +86,21 @@ class AlignmentFile:
         self._index = None
         self._bgzf: BgzfReader | None = None
         self._sam_batch: AlignmentBatch | None = None
-        fmt = sniff_format(self.path)
+        identity = file_identity(self.path)
+        seen = _BAM_HEADERS.get(identity)  # this very file was opened before: its header is known
+        fmt = "bgzf:bam" if seen is not None else sniff_format(self.path)
         if fmt in _BAM_FORMATS:
             if fmt == "bam":
                 raise FormatError("uncompressed BAM (no BGZF) is not supported", path=self.path, offset=0, field="magic")
             self.format = "bam"
             self._bgzf = BgzfReader(self.path)
-            self.header, self._first_voffset = read_bam_header(self._bgzf)
+            if seen is None:
+                header, self._first_voffset = read_bam_header(self._bgzf)
+                _BAM_HEADERS.put(identity, (header.text, tuple(header.references), self._first_voffset))
+            else:
+                text, refs, self._first_voffset = seen
+                header = AlignmentHeader(text, list(refs))
+            self.header = header
         elif fmt in _SAM_FORMATS or (fmt in ("text", None) and self.path.lower().endswith((".sam", ".sam.gz"))):
             from .sam import read_sam
 
