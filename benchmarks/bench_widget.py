@@ -11,7 +11,6 @@ usage: python benchmarks/bench_widget.py
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import sys
 import tempfile

@@ -33,7 +33,6 @@ from typing import BinaryIO, TextIO
 
 import numpy as np
 
-from . import UsageError
 from ._args import GLOBAL_LONGOPTS, c_atoi, getopt, parse_flag, print_error
 
 USAGE = (
@@ -344,7 +343,7 @@ def _overlap_clips(batch) -> np.ndarray:
     seen: dict = {}
     names = batch.name
     noff = batch.name_offsets
-    pos, end, tid, mtid, mpos = batch.pos, batch.end, batch.ref_id, batch.next_ref_id, batch.next_pos
+    end, tid, mtid, mpos = batch.end, batch.ref_id, batch.next_ref_id, batch.next_pos
     for i in cand.tolist():
         nm = names[noff[i]:noff[i + 1]].tobytes()
         got = seen.pop(nm, None)

@@ -57,14 +57,13 @@ def run(argv: list[str], out: BinaryIO, err: TextIO) -> int:
     min_shift = BAM_LIDX_SHIFT
     multiple = False
     fn_idx = None
-    tbi = force = explicit_b = False
+    tbi = force = False
     for key, val in args.options:
         if key == "t":
             tbi = True
         elif key == "f":
             force = True
         elif key == "b":
-            explicit_b = True
             csi = False
         elif key == "c":
             csi = True

@@ -71,7 +71,6 @@ def scan_aux(aux: np.ndarray, aux_offsets: np.ndarray, *, path=None) -> AuxField
         subtype, a Z/H string without NUL.
     """
     aux = np.asarray(aux, dtype=np.uint8)
-    n = len(aux_offsets) - 1
     cursor = np.asarray(aux_offsets[:-1], dtype=np.int64).copy()
     end = np.asarray(aux_offsets[1:], dtype=np.int64)
     nul = np.flatnonzero(aux == 0)

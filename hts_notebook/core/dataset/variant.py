@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..formats.variant.batch import INT_FILL, INT_MISSING, VariantBatch
+from ..formats.variant.batch import INT_FILL, VariantBatch
 from ..formats.variant.header import VariantHeader
 from .variables import register, spec_for
 

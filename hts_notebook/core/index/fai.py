@@ -647,7 +647,6 @@ def parse_fai_region(text: str, lookup: Callable[[str], bool]) -> tuple[str, int
         ambiguous name, ``"region"`` otherwise.
     """
     s = text
-    quoted = False
     colon = -1
     if s.startswith("{"):
         close = s.find("}")
@@ -657,7 +656,6 @@ def parse_fai_region(text: str, lookup: Callable[[str], bool]) -> tuple[str, int
         rest = s[close + 1:]
         if rest.startswith(":"):
             colon = close + 1
-        quoted = True
         if colon < 0:
             if not lookup(name_part):
                 raise RegionError(f"unknown sequence {name_part!r}", field="contig")

@@ -770,7 +770,6 @@ def build_index(ref_id, pos, end, unmapped, voff_beg, voff_end, n_ref, *, min_sh
     run_beg = vb[rs]
     run_end = ve[re_].copy()
     run_end[-1] = final
-    run_tid = tid[rs]
     run_bin = bins[rs]
 
     offset0 = int(vb[0])

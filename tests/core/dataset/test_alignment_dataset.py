@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hts_notebook.core.dataset.alignment import alignment_dataset, aux_columns, scan_aux
+from hts_notebook.core.dataset.alignment import alignment_dataset, scan_aux
 from hts_notebook.core.dataset.variables import VARIABLES, VariableError, spec_for, validate
 from hts_notebook.core.errors import FormatError
 from hts_notebook.core.formats.alignment.bam import decode_records, encode_records

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 import struct
 import subprocess
 
@@ -10,7 +9,7 @@ import numpy as np
 import pytest
 
 from hts_notebook.core.bgzf import BgzfReader, compress
-from hts_notebook.core.errors import FormatError, HtsError, TruncatedFileError
+from hts_notebook.core.errors import FormatError, TruncatedFileError
 from hts_notebook.core.formats.alignment.bam import (
     BamWriter,
     decode_records,

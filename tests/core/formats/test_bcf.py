@@ -349,7 +349,6 @@ def test_read_bcf_header__refuses_bcf21_and_other_magic():
 
 
 def test_read_bcf__position_beyond_2_31_and_contig_without_length():
-    h = _hdr()
     shared = bytes([0x07]) + bt.encode_chars("A") + bt.encode_chars("G") + bytes([0x00])
     recs = _record(shared, b"", chrom=0, pos=3_000_000_000, rlen=1) + _record(shared, b"", chrom=1, pos=5)
     raw = _bcf_bytes(recs)

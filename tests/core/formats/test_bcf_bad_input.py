@@ -5,13 +5,12 @@ import io
 import random
 import struct
 
-import numpy as np
 import pytest
 
 from hts_notebook.core.bgzf import BgzfReader, BgzfWriter
 from hts_notebook.core.errors import FormatError, HtsError, TruncatedFileError
 from hts_notebook.core.formats.variant import bcf_types as bt
-from hts_notebook.core.formats.variant.bcf import decode_bcf_records, iter_bcf_batches, read_bcf
+from hts_notebook.core.formats.variant.bcf import decode_bcf_records, iter_bcf_batches
 from hts_notebook.core.formats.variant.header import VariantHeader
 from tests.conftest import corpus_files, ids, requires_shared
 

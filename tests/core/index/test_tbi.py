@@ -12,7 +12,7 @@ from hts_notebook.core.index.csi import csi_bytes, parse_csi
 from hts_notebook.core.index.tabix_build import build_tabix_index, c_strtoll, parse_interval
 from hts_notebook.core.index.tbi import (PRESETS, TabixConfig, pack_tabix_header, parse_tabix_header, parse_tbi,
                                         read_tbi, tbi_bytes)
-from tests.conftest import CORPUS, corpus_files, ids
+from tests.conftest import corpus_files, ids
 
 TABIX = shutil.which("tabix")
 TBIS = [p for p in corpus_files("tabix", (".tbi",)) + corpus_files("vcf", (".tbi",))]
