@@ -58,6 +58,7 @@ import os
 import numpy as np
 
 from .errors import RegionError
+from .formats.alignment.batch import ragged_index
 from .kernels.genotype import MAX_OBS, encode_observations, genotype_phred, pl_from_phred
 from .kernels.pileup import base_category, pileup_events
 from .pileup import DEFAULT_FLAG_FILTER, engine_reads, select_reads
@@ -96,13 +97,6 @@ class CallOptions:
         self.seed = int(seed)
         if not 0.0 < self.prior < 0.5:
             raise ValueError(f"prior must be in (0, 0.5), got {prior}")
-
-
-def _ragged_index(offsets, rows):
-    starts = offsets[rows]
-    lens = offsets[rows + 1] - starts
-    tot = int(lens.sum())
-    return np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(tot, dtype=np.int64)
 
 
 def _eager(batch):
@@ -152,7 +146,7 @@ def observations(reader, contig: str, start: int, stop: int, ref_ascii: np.ndarr
     if not len(rows):
         return empty
     sub = batch.take(rows)
-    sub_qual = qual[_ragged_index(batch.seq_offsets, rows)] if qual is not batch.qual else sub.qual
+    sub_qual = qual[ragged_index(batch.seq_offsets, rows)[0]] if qual is not batch.qual else sub.qual
     sub_qual = np.asarray(sub_qual, dtype=np.uint8)
     ev = pileup_events(sub.pos, sub.cigar, sub.cigar_offsets, sub.seq, sub.seq_offsets, sub_qual,
                        reverse=(sub.flag & _REVERSE) != 0, deletions=False, insertions=False)

@@ -45,7 +45,7 @@ import os
 import numpy as np
 
 from .errors import RegionError
-from .formats.alignment.batch import row_block
+from .formats.alignment.batch import ragged_index, row_block
 from .kernels.coverage import DEFAULT_EXCLUDE_FLAGS, expand_cigar
 from .kernels.pileup import (CATEGORY_OF_CODE, MATCH_OPS, N_BASES, count_aligned_bases, pileup_counts, pileup_counts_numpy,
                              pileup_events, tiled_reads)
@@ -523,7 +523,7 @@ def _count_with_blocks(batch, qual, start, length, use, groups, *, min_base_qual
         blocks.append((batch.pos[rows], batch.seq_matrix(rows, width, CATEGORY_OF_CODE), q, reverse[rows]))
     idx = np.flatnonzero(rest)
     sub = batch.take(idx)  # a BAM batch decodes SEQ for these reads only
-    sub_qual = sub.qual if qual is None else qual[_ragged_index(batch.seq_offsets, idx)]
+    sub_qual = sub.qual if qual is None else qual[ragged_index(batch.seq_offsets, idx)[0]]
     return _count_reads(sub, sub_qual, start, length, min_base_quality=thr, stranded=stranded, backend="numpy",
                         insertions=insertions, deletions=deletions, shift_padding=shift_padding, blocks=blocks)
 
@@ -547,13 +547,6 @@ def _shift_padding(ops: dict, n: int) -> dict:
     ops = dict(ops)
     ops["query_start"] = ops["query_start"] + csum - np.repeat(csum[first[counts > 0]], counts[counts > 0])
     return ops
-
-
-def _ragged_index(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    starts = offsets[rows]
-    lens = offsets[rows + 1] - starts
-    tot = int(lens.sum())
-    return np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(tot, dtype=np.int64)
 
 
 def coverage(reader, region, bins=None, *, count_deletions: bool = False, min_mapping_quality: int = 0,
@@ -672,7 +665,7 @@ def count_coverage(reader, contig, start=None, stop=None, quality_threshold: int
         missing = np.flatnonzero(keep & (qual[np.minimum(batch.seq_offsets[:-1], max(len(qual) - 1, 0))] == 0xFF))
         if len(missing):
             qual = qual.copy()
-            qual[_ragged_index(batch.seq_offsets, missing)] = 0
+            qual[ragged_index(batch.seq_offsets, missing)[0]] = 0
     # pysam's get_aligned_pairs advances the query over P (padding) ops too
     counts = _count_reads(batch, qual, s, e - s, use=keep, min_base_quality=thr, backend=backend, deletions=False,
                           insertions=False, shift_padding=True)

@@ -47,6 +47,7 @@ __all__ = [
     "cigar_from_string",
     "encode_seq",
     "decode_seq",
+    "ragged_index",
     "ragged_take",
     "row_block",
 ]
@@ -114,16 +115,26 @@ def cigar_from_string(text: str) -> np.ndarray:
     return np.array(out, dtype=np.uint32)
 
 
-def ragged_take(values: np.ndarray, offsets: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Select rows ``idx`` of a ragged (values, offsets) pair, vectorised."""
+def ragged_index(offsets: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in the flat values of rows ``idx`` of a ragged array, and the offsets of those rows.
+
+    Returns ``(gather, new_offsets)``: ``values[gather]`` is the rows' values
+    back to back (int64 indices), ``new_offsets`` their ``(len(idx) + 1,)`` offsets.
+    """
     idx = np.asarray(idx, dtype=np.int64)
     starts = offsets[idx]
     lens = offsets[idx + 1] - starts
     new_off = np.zeros(len(idx) + 1, dtype=np.int64)
     np.cumsum(lens, out=new_off[1:])
+    gather = np.repeat(starts - new_off[:-1], lens) + np.arange(new_off[-1], dtype=np.int64)
+    return gather, new_off
+
+
+def ragged_take(values: np.ndarray, offsets: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Select rows ``idx`` of a ragged (values, offsets) pair, vectorised."""
+    gather, new_off = ragged_index(offsets, idx)
     if new_off[-1] == 0:
         return values[:0].copy(), new_off
-    gather = np.repeat(starts - new_off[:-1], lens) + np.arange(new_off[-1], dtype=np.int64)
     return values[gather], new_off
 
 
